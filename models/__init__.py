@@ -1,0 +1,5 @@
+"""Waybill's domain: tables, lifecycle, validation and operations. Never imports web code."""
+
+import os
+
+os.environ.setdefault("PICCOLO_CONF", "models.piccolo_conf")

@@ -1,0 +1,275 @@
+"""Read side of the dashboard: filtered, keyset-paginated order lists, tab counts, order detail.
+
+Lists are ordered newest first by (placed_at, id) and paged by keyset so any page costs the same.
+Tab counts without filters come from trigger-maintained counters; with filters they are counted
+up to a cap so a broad search never scans the whole table.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from models import db
+from models.lifecycle import TAB_STATUSES, TABS, OrderStatus
+from models.search_terms import prefix_upper_bound, query_words
+from models.tables import (
+    Channel,
+    Event,
+    Order,
+    OrderLine,
+    ReviewIssue,
+    Shipment,
+    ShipmentLine,
+    Supplier,
+    SupplierOrder,
+)
+
+PAGE_SIZE = 50
+COUNT_CAP = 10_000
+
+LIST_COLUMNS = (
+    "o.id, o.channel, o.channel_order_id, o.status, o.placed_at, o.currency, o.total, "
+    "o.customer_first_name, o.customer_last_name, o.ship_first_name, o.ship_last_name, "
+    "o.ship_city, o.ship_country, o.payment_status, o.version"
+)
+
+
+@dataclass
+class OrderFilter:
+    tab: str = "all"
+    q: str = ""
+    channel_id: int | None = None
+    supplier_id: int | None = None
+    placed_from: dt.datetime | None = None
+    placed_to: dt.datetime | None = None
+
+    @property
+    def narrows_beyond_channel(self) -> bool:
+        return bool(query_words(self.q) or self.supplier_id or self.placed_from or self.placed_to)
+
+
+@dataclass
+class OrderPage:
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
+    issues: dict[int, list[str]] = field(default_factory=dict)
+    line_summary: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+def encode_cursor(placed_at: dt.datetime, order_id: int) -> str:
+    raw = json.dumps([placed_at.isoformat(), order_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, int] | None:
+    """Parse a cursor; a malformed one means "first page" rather than an error."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        placed, order_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return dt.datetime.fromisoformat(placed), int(order_id)
+    except (ValueError, TypeError):
+        return None
+
+
+def _where(flt: OrderFilter, statuses: tuple[OrderStatus, ...]) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+    if statuses:
+        clauses.append("o.status IN (" + ", ".join("{}" for _ in statuses) + ")")
+        args.extend(s.value for s in statuses)
+    if flt.channel_id:
+        clauses.append("o.channel = {}")
+        args.append(flt.channel_id)
+    if flt.placed_from:
+        clauses.append("o.placed_at >= {}")
+        args.append(flt.placed_from)
+    if flt.placed_to:
+        clauses.append("o.placed_at < {}")
+        args.append(flt.placed_to)
+    if flt.supplier_id:
+        clauses.append(
+            'o.id IN (SELECT so."order" FROM supplier_order so WHERE so.supplier = {})'
+        )
+        args.append(flt.supplier_id)
+    for word in query_words(flt.q):
+        clauses.append(
+            'o.id IN (SELECT t."order" FROM order_search_term t WHERE t.term >= {} AND t.term < {})'
+        )
+        args.extend([word, prefix_upper_bound(word)])
+    return clauses, args
+
+
+async def list_orders(flt: OrderFilter, cursor: str | None = None, limit: int = PAGE_SIZE) -> OrderPage:
+    statuses = TAB_STATUSES.get(flt.tab, ())
+    clauses, args = _where(flt, statuses)
+    position = decode_cursor(cursor) if cursor else None
+    if position:
+        clauses.append("(o.placed_at < {} OR (o.placed_at = {} AND o.id < {}))")
+        args.extend([position[0], position[0], position[1]])
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    sql = (
+        f"SELECT {LIST_COLUMNS} FROM orders o{where} "
+        "ORDER BY o.placed_at DESC, o.id DESC LIMIT {}"
+    )
+    rows = await db.fetch(sql, *args, limit + 1)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(_as_datetime(last["placed_at"]), last["id"])
+    for row in rows:
+        row["placed_at"] = _as_datetime(row["placed_at"])
+    page = OrderPage(rows=rows, next_cursor=next_cursor)
+    ids = [row["id"] for row in rows]
+    if ids:
+        page.issues = await open_issue_messages(ids)
+        page.line_summary = await line_summaries(ids)
+    return page
+
+
+def _as_datetime(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    parsed = dt.datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+async def open_issue_messages(order_ids: list[int]) -> dict[int, list[str]]:
+    rows = await ReviewIssue.select(ReviewIssue.order, ReviewIssue.message).where(
+        ReviewIssue.order.is_in(order_ids) & ReviewIssue.resolved_at.is_null()
+    ).order_by(ReviewIssue.id)
+    out: dict[int, list[str]] = {}
+    for row in rows:
+        out.setdefault(row["order"], []).append(row["message"])
+    return out
+
+
+async def line_summaries(order_ids: list[int]) -> dict[int, dict[str, Any]]:
+    rows = await OrderLine.select(OrderLine.order, OrderLine.sku, OrderLine.quantity).where(
+        OrderLine.order.is_in(order_ids)
+    ).order_by(OrderLine.position)
+    out: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        summary = out.setdefault(row["order"], {"items": 0, "skus": []})
+        summary["items"] += row["quantity"]
+        summary["skus"].append(row["sku"])
+    return out
+
+
+async def status_counts(channel_id: int | None = None) -> dict[str, int]:
+    """Orders per status from the trigger-maintained counters (never scans orders)."""
+    if channel_id:
+        rows = await db.fetch(
+            "SELECT status, n FROM order_status_count WHERE channel_id = {}", channel_id
+        )
+    else:
+        rows = await db.fetch("SELECT status, SUM(n) AS n FROM order_status_count GROUP BY status")
+    return {row["status"]: int(row["n"] or 0) for row in rows}
+
+
+async def pending_review_count() -> int:
+    rows = await db.fetch(
+        "SELECT SUM(n) AS n FROM order_status_count WHERE status = {}",
+        OrderStatus.PENDING_REVIEW.value,
+    )
+    return int(rows[0]["n"] or 0) if rows else 0
+
+
+@dataclass
+class TabCount:
+    slug: str
+    label: str
+    count: int
+    capped: bool = False
+
+
+async def tab_counts(flt: OrderFilter) -> list[TabCount]:
+    if not flt.narrows_beyond_channel:
+        per_status = await status_counts(flt.channel_id)
+        result = []
+        for slug, label, statuses in TABS:
+            if statuses:
+                count = sum(per_status.get(s.value, 0) for s in statuses)
+            else:
+                count = sum(per_status.values())
+            result.append(TabCount(slug, label, count))
+        return result
+    result = []
+    for slug, label, statuses in TABS:
+        clauses, args = _where(flt, statuses)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        rows = await db.fetch(
+            f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM orders o{where} LIMIT {{}}) capped",
+            *args,
+            COUNT_CAP + 1,
+        )
+        n = int(rows[0]["n"])
+        result.append(TabCount(slug, label, min(n, COUNT_CAP), capped=n > COUNT_CAP))
+    return result
+
+
+@dataclass
+class OrderDetail:
+    order: dict[str, Any]
+    channel: dict[str, Any]
+    lines: list[dict[str, Any]]
+    shipments: list[dict[str, Any]]
+    issues: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    supplier_orders: list[dict[str, Any]]
+
+
+async def order_detail(order_id: int, event_limit: int = 200) -> OrderDetail | None:
+    order = await Order.select().where(Order.id == order_id).first()
+    if order is None:
+        return None
+    channel = await Channel.select(Channel.id, Channel.name, Channel.kind).where(
+        Channel.id == order["channel"]
+    ).first()
+    lines = await OrderLine.select().where(OrderLine.order == order_id).order_by(OrderLine.position)
+    shipments = await Shipment.select().where(Shipment.order == order_id).order_by(Shipment.id)
+    if shipments:
+        shipment_lines = await ShipmentLine.select(
+            ShipmentLine.shipment, ShipmentLine.quantity, ShipmentLine.order_line.sku
+        ).where(ShipmentLine.shipment.is_in([s["id"] for s in shipments]))
+        by_shipment: dict[int, list[dict[str, Any]]] = {}
+        for row in shipment_lines:
+            by_shipment.setdefault(row["shipment"], []).append(
+                {"sku": row["order_line.sku"], "quantity": row["quantity"]}
+            )
+        for shipment in shipments:
+            shipment["lines"] = by_shipment.get(shipment["id"], [])
+    issues = await ReviewIssue.select().where(
+        (ReviewIssue.order == order_id) & ReviewIssue.resolved_at.is_null()
+    ).order_by(ReviewIssue.id)
+    events = await Event.select(
+        Event.id, Event.at, Event.actor_kind, Event.actor_name, Event.kind, Event.message,
+        Event.order_line, Event.order_line.sku,
+    ).where(Event.order == order_id).order_by(Event.at, ascending=False).order_by(
+        Event.id, ascending=False
+    ).limit(event_limit)
+    supplier_orders = await SupplierOrder.select(
+        SupplierOrder.all_columns(), SupplierOrder.supplier.name
+    ).where(SupplierOrder.order == order_id).order_by(SupplierOrder.id)
+    return OrderDetail(order, channel or {}, lines, shipments, issues, events, supplier_orders)
+
+
+async def filter_choices() -> dict[str, list[dict[str, Any]]]:
+    channels = await Channel.select(Channel.id, Channel.name).order_by(Channel.name)
+    suppliers = await Supplier.select(Supplier.id, Supplier.name).order_by(Supplier.name)
+    return {"channels": channels, "suppliers": suppliers}
+
+
+async def iter_export_rows(flt: OrderFilter, batch: int = 1000):
+    """Every order of the filtered view, in list order, in batches (for CSV export)."""
+    cursor: str | None = None
+    while True:
+        page = await list_orders(flt, cursor, limit=batch)
+        yield page
+        if not page.next_cursor:
+            return
+        cursor = page.next_cursor

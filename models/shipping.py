@@ -1,0 +1,104 @@
+"""Shipments: parcels with a carrier, an optional tracking number and a quantity per line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from models.actors import Actor
+from models.clock import now
+from models.errors import DomainError, FieldErrors
+from models.lifecycle import LineStatus, OrderStatus, check_transition, shipping_status
+from models.order_change import change_order
+from models.search_terms import identifier_terms
+from models.tables import Carrier, OrderSearchTerm, Shipment, ShipmentLine
+
+
+async def add_shipment(
+    order_id: int,
+    quantities: dict[int, int],
+    actor: Actor,
+    carrier_id: int | None = None,
+    tracking_number: str = "",
+    no_tracking: bool = False,
+    shipped_at: dt.datetime | None = None,
+    supplier_order_id: int | None = None,
+    expected_version: int | None = None,
+) -> int:
+    """Record a parcel; the order becomes partially shipped or shipped. Returns the shipment id."""
+    tracking_number = tracking_number.strip()
+    errors: dict[str, str] = {}
+    if not no_tracking and not tracking_number:
+        errors["tracking_number"] = "Enter a tracking number, or choose “No tracking needed”."
+    carrier = None
+    if carrier_id is not None:
+        carrier = await Carrier.select().where(Carrier.id == carrier_id).first()
+        if carrier is None:
+            errors["carrier"] = "Choose a carrier from the list."
+    elif not no_tracking:
+        errors["carrier"] = "Choose a carrier from the list."
+    if carrier and tracking_number and carrier["tracking_number_pattern"]:
+        if not re.fullmatch(carrier["tracking_number_pattern"], tracking_number):
+            errors["tracking_number"] = (
+                f"“{tracking_number}” does not look like a {carrier['name']} tracking number."
+            )
+    quantities = {line_id: qty for line_id, qty in quantities.items() if qty}
+    if not quantities:
+        errors["quantities"] = "Enter the quantity shipped for at least one line."
+    if errors:
+        raise FieldErrors(errors)
+
+    async with change_order(order_id, actor, expected_version) as change:
+        if change.status not in (
+            OrderStatus.AWAITING_FULFILLMENT,
+            OrderStatus.PROCESSING,
+            OrderStatus.PARTIALLY_SHIPPED,
+        ):
+            check_transition(change.status, OrderStatus.PARTIALLY_SHIPPED)
+        shipped = await change.shipped_quantities()
+        for line_id, qty in quantities.items():
+            line = change.line(line_id)
+            if line["status"] != LineStatus.ACCEPTED:
+                raise DomainError(f"Line {line['sku']} is {line['status']} and cannot be shipped.")
+            remaining = line["quantity"] - shipped.get(line_id, 0)
+            if qty < 0 or qty > remaining:
+                raise FieldErrors(
+                    {f"qty_{line_id}": f"{line['sku']}: at most {remaining} left to ship."},
+                    message="A shipment can never hold more than the accepted quantity.",
+                )
+        stamp = shipped_at or now()
+        url = ""
+        if carrier and tracking_number and carrier["tracking_url_pattern"]:
+            url = carrier["tracking_url_pattern"].replace("{tracking}", tracking_number)
+        created = await Shipment.insert(
+            Shipment(
+                order=order_id,
+                supplier_order=supplier_order_id,
+                carrier=carrier["id"] if carrier else None,
+                carrier_name=carrier["name"] if carrier else "",
+                tracking_number=tracking_number,
+                tracking_url=url,
+                no_tracking=no_tracking,
+                shipped_at=stamp,
+                created_by=actor.describe(),
+            )
+        ).returning(Shipment.id)
+        shipment_id = created[0]["id"]
+        await ShipmentLine.insert(
+            *[ShipmentLine(shipment=shipment_id, order_line=lid, quantity=q) for lid, q in quantities.items()]
+        )
+        if tracking_number:
+            await OrderSearchTerm.insert(
+                *[OrderSearchTerm(order=order_id, term=t) for t in identifier_terms(tracking_number)]
+            )
+        for line_id, qty in quantities.items():
+            shipped[line_id] = shipped.get(line_id, 0) + qty
+        items = ", ".join(f"{change.line(lid)['sku']} × {q}" for lid, q in quantities.items())
+        parcel = f"{carrier['name']} {tracking_number}" if carrier and tracking_number else "no tracking"
+        change.event("shipment_added", f"Shipment added ({parcel}): {items}", details={"shipment": shipment_id})
+        target = shipping_status(change.line_states(shipped))
+        if target is not None:
+            change.move_to(target)
+        if change.status == OrderStatus.SHIPPED and not change.order.get("shipped_at"):
+            change.set(shipped_at=stamp)
+        return shipment_id

@@ -1,0 +1,278 @@
+"""Piccolo tables: the persistent shape of Waybill's domain.
+
+Money is stored in minor units (cents) beside an ISO currency code so sums are exact.
+Timestamps are timezone-aware UTC; the merchant's time zone is applied only on display.
+Composite unique indexes, search indexes and the status-count triggers live in a raw migration
+(`models/migrations/…_indexes_and_counters.py`) because SQLite cannot add constraints later.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    BigInt,
+    Boolean,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+
+class User(Table, tablename="app_user"):
+    username = Varchar(length=80, unique=True)
+    email = Varchar(length=254, default="")
+    role = Varchar(length=16, default="viewer")
+    password_hash = Varchar(length=255)
+    active = Boolean(default=True)
+    notify_new_orders = Boolean(default=True)
+    created_at = Timestamptz()
+
+
+class ApiToken(Table, tablename="api_token"):
+    """Per-user bearer token; only a SHA-256 digest is stored, the token is shown once."""
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade)
+    name = Varchar(length=100)
+    prefix = Varchar(length=16)
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz()
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class LoginFailure(Table, tablename="login_failure"):
+    """Failed log-in attempts, kept in the database so throttling holds across instances."""
+
+    username = Varchar(length=80, index=True)
+    ip = Varchar(length=64, index=True)
+    at = Timestamptz(index=True)
+
+
+class Setting(Table, tablename="app_setting"):
+    key = Varchar(length=64, unique=True)
+    value = Text(default="")
+
+
+class Channel(Table, tablename="channel"):
+    name = Varchar(length=100, unique=True)
+    kind = Varchar(length=32)
+    base_url = Varchar(length=500, default="")
+    credentials = Text(default="")
+    currency = Varchar(length=3, default="EUR")
+    poll_interval_s = Integer(default=300)
+    auto_accept = Boolean(default=False)
+    auto_process = Boolean(default=False)
+    active = Boolean(default=True)
+    last_import_at = Timestamptz(null=True, default=None)
+    last_import_result = Text(default="")
+    created_at = Timestamptz()
+
+
+class Supplier(Table, tablename="supplier"):
+    name = Varchar(length=100, unique=True)
+    kind = Varchar(length=32)
+    base_url = Varchar(length=500, default="")
+    credentials = Text(default="")
+    prepaid = Boolean(default=False)
+    wallet_balance = BigInt(null=True, default=None)
+    wallet_currency = Varchar(length=3, default="EUR")
+    wallet_updated_at = Timestamptz(null=True, default=None)
+    active = Boolean(default=True)
+    created_at = Timestamptz()
+
+
+class Carrier(Table, tablename="carrier"):
+    name = Varchar(length=100, unique=True)
+    code = Varchar(length=50, default="")
+    tracking_url_pattern = Varchar(length=500, default="")
+    tracking_number_pattern = Varchar(length=200, default="")
+    active = Boolean(default=True)
+
+
+class Order(Table, tablename="orders"):
+    channel = ForeignKey(references=Channel, on_delete=OnDelete.restrict)
+    channel_order_id = Varchar(length=100)
+    status = Varchar(length=32, index=True)
+    version = Integer(default=1)
+    channel_status = Varchar(length=64, default="")
+    channel_status_confirmed_at = Timestamptz(null=True, default=None)
+    payment_method = Varchar(length=32, default="card")
+    payment_status = Varchar(length=16, default="paid")
+    currency = Varchar(length=3, default="EUR")
+    total = BigInt(default=0)
+    shipping_total = BigInt(default=0)
+    shipping_rate = Varchar(length=200, default="")
+    customer_first_name = Varchar(length=200, default="")
+    customer_last_name = Varchar(length=200, default="")
+    customer_email = Varchar(length=254, default="")
+    customer_phone = Varchar(length=64, default="")
+    ship_first_name = Varchar(length=200, default="")
+    ship_last_name = Varchar(length=200, default="")
+    ship_company = Varchar(length=200, default="")
+    ship_street1 = Varchar(length=300, default="")
+    ship_street2 = Varchar(length=300, default="")
+    ship_postcode = Varchar(length=32, default="")
+    ship_city = Varchar(length=200, default="")
+    ship_region = Varchar(length=200, default="")
+    ship_country = Varchar(length=2, default="")
+    ship_phone = Varchar(length=64, default="")
+    address_edited = Boolean(default=False)
+    placed_at = Timestamptz()
+    imported_at = Timestamptz()
+    updated_at = Timestamptz()
+    accepted_at = Timestamptz(null=True, default=None)
+    shipped_at = Timestamptz(null=True, default=None)
+    delivered_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+
+
+class OrderLine(Table, tablename="order_line"):
+    order = ForeignKey(references=Order, on_delete=OnDelete.cascade)
+    position = Integer(default=1)
+    channel_line_id = Varchar(length=100, default="")
+    sku = Varchar(length=100, index=True)
+    title = Varchar(length=500, default="")
+    quantity = Integer(default=1)
+    unit_price = BigInt(default=0)
+    status = Varchar(length=16, default="pending")
+    rejection_reason = Varchar(length=300, default="")
+
+
+class SupplierOrder(Table, tablename="supplier_order"):
+    order = ForeignKey(references=Order, on_delete=OnDelete.cascade)
+    supplier = ForeignKey(references=Supplier, on_delete=OnDelete.restrict)
+    internal_reference = Varchar(length=100, unique=True)
+    supplier_order_id = Varchar(length=100, default="")
+    status = Varchar(length=16, default="pending")
+    sent_manually = Boolean(default=False)
+    shipping_method = Varchar(length=200, default="")
+    last_message = Text(default="")
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class Shipment(Table, tablename="shipment"):
+    order = ForeignKey(references=Order, on_delete=OnDelete.cascade)
+    supplier_order = ForeignKey(references=SupplierOrder, null=True, on_delete=OnDelete.set_null)
+    carrier = ForeignKey(references=Carrier, null=True, on_delete=OnDelete.set_null)
+    carrier_name = Varchar(length=100, default="")
+    tracking_number = Varchar(length=100, default="", index=True)
+    tracking_url = Varchar(length=500, default="")
+    no_tracking = Boolean(default=False)
+    shipped_at = Timestamptz()
+    created_by = Varchar(length=100, default="")
+
+
+class ShipmentLine(Table, tablename="shipment_line"):
+    shipment = ForeignKey(references=Shipment, on_delete=OnDelete.cascade)
+    order_line = ForeignKey(references=OrderLine, on_delete=OnDelete.cascade)
+    quantity = Integer()
+
+
+class ReviewIssue(Table, tablename="review_issue"):
+    order = ForeignKey(references=Order, on_delete=OnDelete.cascade)
+    order_line = ForeignKey(references=OrderLine, null=True, on_delete=OnDelete.cascade)
+    code = Varchar(length=64)
+    message = Text()
+    source = Varchar(length=32, default="validation")
+    opened_at = Timestamptz()
+    resolved_at = Timestamptz(null=True, default=None)
+    resolved_by = Varchar(length=100, default="")
+
+
+class Event(Table, tablename="event"):
+    """One line of the audit trail."""
+
+    order = ForeignKey(references=Order, on_delete=OnDelete.cascade, null=True)
+    order_line = ForeignKey(references=OrderLine, null=True, on_delete=OnDelete.set_null)
+    at = Timestamptz()
+    actor_kind = Varchar(length=16)
+    actor_name = Varchar(length=100, default="")
+    kind = Varchar(length=64)
+    message = Text(default="")
+    details = JSON(default="{}")
+
+
+class OutboxMessage(Table, tablename="outbox_message"):
+    """A message that must reach a channel or supplier, written in the same transaction as the change."""
+
+    target_kind = Varchar(length=16)
+    target_id = Integer()
+    order = ForeignKey(references=Order, null=True, on_delete=OnDelete.cascade)
+    action = Varchar(length=32)
+    idempotency_key = Varchar(length=200, unique=True)
+    payload = JSON(default="{}")
+    state = Varchar(length=16, default="pending", index=True)
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(index=True)
+    lease_owner = Varchar(length=100, default="")
+    lease_until = Timestamptz(null=True, default=None)
+    last_error = Text(default="")
+    created_at = Timestamptz()
+    done_at = Timestamptz(null=True, default=None)
+
+
+class SyncIssue(Table, tablename="sync_issue"):
+    """A failed exchange with a channel or supplier ("connection issue")."""
+
+    integration_kind = Varchar(length=16)
+    integration_id = Integer()
+    order = ForeignKey(references=Order, null=True, on_delete=OnDelete.cascade)
+    outbox = ForeignKey(references=OutboxMessage, null=True, on_delete=OnDelete.set_null)
+    operation = Varchar(length=32)
+    remote_message = Text(default="")
+    at = Timestamptz(index=True)
+    resolved_at = Timestamptz(null=True, default=None)
+    retry_succeeded = Boolean(default=False)
+
+
+class RawPayload(Table, tablename="raw_payload"):
+    """Every distinct version of an order as the channel sent it, for diagnosis and replay."""
+
+    channel = ForeignKey(references=Channel, on_delete=OnDelete.cascade)
+    channel_order_id = Varchar(length=100, index=True)
+    digest = Varchar(length=64)
+    received_at = Timestamptz()
+    body = Text()
+
+
+class OrderSearchTerm(Table, tablename="order_search_term"):
+    """Normalised words (ids, names, SKUs, tracking numbers) for index-backed prefix search."""
+
+    order = ForeignKey(references=Order, on_delete=OnDelete.cascade, index=True)
+    term = Varchar(length=100)
+
+
+class OrderStatusCount(Table, tablename="order_status_count"):
+    """Orders per (channel, status), kept exact by database triggers so badges never scan orders."""
+
+    channel_id = Integer()
+    status = Varchar(length=32)
+    n = BigInt(default=0)
+
+
+ALL_TABLES: list[type[Table]] = [
+    User,
+    ApiToken,
+    LoginFailure,
+    Setting,
+    Channel,
+    Supplier,
+    Carrier,
+    Order,
+    OrderLine,
+    SupplierOrder,
+    Shipment,
+    ShipmentLine,
+    ReviewIssue,
+    Event,
+    OutboxMessage,
+    SyncIssue,
+    RawPayload,
+    OrderSearchTerm,
+    OrderStatusCount,
+]

@@ -1,0 +1,174 @@
+"""Users, roles, password hashing, log-in throttling and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from models.clock import now
+from models.errors import DomainError, FieldErrors
+from models.tables import ApiToken, LoginFailure, User
+
+_hasher = PasswordHasher()
+
+#: After this many failures within the window, further attempts are refused.
+MAX_FAILURES_PER_USERNAME = 5
+MAX_FAILURES_PER_IP = 20
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 8
+TOKEN_PREFIX = "wb_"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OPERATOR = "operator"
+    VIEWER = "viewer"
+
+    @property
+    def can_change_orders(self) -> bool:
+        return self in (Role.ADMIN, Role.OPERATOR)
+
+    @property
+    def can_administer(self) -> bool:
+        return self == Role.ADMIN
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: int
+    username: str
+    role: Role
+    email: str = ""
+
+    @property
+    def can_change_orders(self) -> bool:
+        return self.role.can_change_orders
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role.can_administer
+
+
+class LoginThrottled(DomainError):
+    pass
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _as_current(row: dict[str, Any]) -> CurrentUser:
+    return CurrentUser(id=row["id"], username=row["username"], role=Role(row["role"]), email=row["email"])
+
+
+async def create_user(
+    username: str, password: str, role: str = "operator", email: str = "", min_length: int = MIN_PASSWORD_LENGTH
+) -> CurrentUser:
+    errors: dict[str, str] = {}
+    username = username.strip()
+    if not re.fullmatch(r"[A-Za-z0-9_.@-]{2,80}", username):
+        errors["username"] = "Use 2–80 letters, digits, dots, dashes, @ or underscores."
+    elif await User.exists().where(User.username == username):
+        errors["username"] = f"The username “{username}” is taken."
+    if role not in Role.__members__.values():
+        errors["role"] = "Choose admin, operator or viewer."
+    if len(password) < min_length:
+        errors["password"] = f"Use at least {min_length} characters."
+    if email and "@" not in email:
+        errors["email"] = "Enter a valid e-mail address."
+    if errors:
+        raise FieldErrors(errors)
+    rows = await User.insert(
+        User(
+            username=username,
+            email=email,
+            role=role,
+            password_hash=hash_password(password),
+            active=True,
+            created_at=now(),
+        )
+    ).returning(User.id)
+    return CurrentUser(rows[0]["id"], username, Role(role), email)
+
+
+async def get_user(user_id: int) -> CurrentUser | None:
+    row = await User.select().where((User.id == user_id) & (User.active == True)).first()  # noqa: E712
+    return _as_current(row) if row else None
+
+
+async def authenticate(username: str, password: str, ip: str) -> CurrentUser | None:
+    """Check a password; refuse outright while too many recent failures are recorded."""
+    since = now() - FAILURE_WINDOW
+    by_user = await LoginFailure.count().where((LoginFailure.username == username) & (LoginFailure.at > since))
+    by_ip = await LoginFailure.count().where((LoginFailure.ip == ip) & (LoginFailure.at > since))
+    if by_user >= MAX_FAILURES_PER_USERNAME or by_ip >= MAX_FAILURES_PER_IP:
+        raise LoginThrottled(
+            "Too many failed log-in attempts. Wait 15 minutes and try again, or ask an admin to reset your password."
+        )
+    row = await User.select().where(User.username == username).first()
+    valid = False
+    if row and row["active"]:
+        try:
+            valid = _hasher.verify(row["password_hash"], password)
+        except (VerificationError, InvalidHashError):
+            valid = False
+    else:
+        # Spend the same time as a real check so usernames cannot be probed by timing.
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+    if not valid:
+        await LoginFailure.insert(LoginFailure(username=username[:80], ip=ip[:64], at=now()))
+        return None
+    await LoginFailure.delete().where(LoginFailure.username == username)
+    return _as_current(row)
+
+
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_api_token(user_id: int, name: str) -> str:
+    """Create a token and return it; only its digest is stored, so it is shown once."""
+    name = name.strip()
+    if not name:
+        raise FieldErrors({"name": "Give the token a name, e.g. the tool that will use it."})
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    await ApiToken.insert(
+        ApiToken(user=user_id, name=name[:100], prefix=token[:10], token_hash=_digest(token), created_at=now())
+    )
+    return token
+
+
+async def user_for_token(token: str) -> CurrentUser | None:
+    row = await ApiToken.select(ApiToken.id, ApiToken.user, ApiToken.last_used_at).where(
+        (ApiToken.token_hash == _digest(token)) & ApiToken.revoked_at.is_null()
+    ).first()
+    if row is None:
+        return None
+    stamp = now()
+    if row["last_used_at"] is None or stamp - row["last_used_at"] > dt.timedelta(minutes=1):
+        await ApiToken.update({ApiToken.last_used_at: stamp}).where(ApiToken.id == row["id"])
+    return await get_user(row["user"])
+
+
+async def list_api_tokens(user_id: int) -> list[dict[str, Any]]:
+    return await ApiToken.select().where(ApiToken.user == user_id).order_by(ApiToken.id, ascending=False)
+
+
+async def revoke_api_token(user_id: int, token_id: int) -> None:
+    await ApiToken.update({ApiToken.revoked_at: now()}).where(
+        (ApiToken.id == token_id) & (ApiToken.user == user_id) & ApiToken.revoked_at.is_null()
+    )
