@@ -34,7 +34,7 @@ COUNT_CAP = 10_000
 LIST_COLUMNS = (
     "o.id, o.channel, o.channel_order_id, o.status, o.placed_at, o.currency, o.total, "
     "o.customer_first_name, o.customer_last_name, o.ship_first_name, o.ship_last_name, "
-    "o.ship_city, o.ship_country, o.payment_status, o.version"
+    "o.ship_city, o.ship_postcode, o.ship_country, o.payment_status, o.version"
 )
 
 

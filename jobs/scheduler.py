@@ -1,0 +1,33 @@
+"""APScheduler wiring: one AsyncIOScheduler per instance, started with the web app."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from litestar import Litestar
+
+log = logging.getLogger(__name__)
+
+JobInstaller = Callable[[AsyncIOScheduler], None]
+
+
+def scheduler_lifespan(installers: list[JobInstaller]):
+    """A Litestar lifespan hook that runs the given jobs while the app is up."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
+        for install in installers:
+            install(scheduler)
+        scheduler.start()
+        app.state.scheduler = scheduler
+        log.info("scheduler started with %d jobs", len(scheduler.get_jobs()))
+        try:
+            yield
+        finally:
+            scheduler.shutdown(wait=False)
+
+    return lifespan

@@ -1,0 +1,191 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from models import db
+from models.errors import Conflict, DomainError, NotFound
+from web.auth import PUBLIC_PATHS, WaybillAuthMiddleware
+from web.formatting import FILTERS
+from web.pages import is_htmx
+from web.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+
+
+def _key(secret: str, purpose: str, size: int) -> bytes:
+    return hashlib.sha256(f"{purpose}:{secret}".encode()).digest()[:size]
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error_page(request: Request, status: int, title: str, message: str) -> Response:
+    if _wants_json(request):
+        return Response({"status_code": status, "detail": message}, status_code=status)
+    if is_htmx(request):
+        return Template(
+            template_name="_flash.html",
+            context={"level": "error", "message": message},
+            status_code=status,
+            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
+        )
+    # Exception handlers run synchronously, so the page gets no database-backed context.
+    user = request.scope.get("user")
+    return Template(
+        template_name="error.html",
+        context={"title": title, "message": message, "user": user},
+        status_code=status,
+    )
+
+
+def handle_not_authorized(request: Request, exc: NotAuthorizedException) -> Response:
+    if _wants_json(request):
+        return Response({"status_code": 401, "detail": exc.detail}, status_code=401)
+    if is_htmx(request):
+        return Response("", status_code=401, headers={"HX-Redirect": "/login"})
+    target = request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    return Redirect(f"/login?next={target}" if target not in ("/", "/login") else "/login")
+
+
+def handle_forbidden(request: Request, exc: PermissionDeniedException) -> Response:
+    message = exc.detail or "You are not allowed to do this."
+    if "csrf" in message.lower():
+        message = "This form has expired or did not come from Waybill. Reload the page and try again."
+    return _error_page(request, 403, "Not allowed", message)
+
+
+def handle_not_found(request: Request, exc: Exception) -> Response:
+    message = exc.message if isinstance(exc, NotFound) else "There is nothing at this address."
+    return _error_page(request, 404, "Not found", message)
+
+
+def handle_conflict(request: Request, exc: Conflict) -> Response:
+    return _error_page(request, 409, "Changed by someone else", exc.message)
+
+
+def handle_domain_error(request: Request, exc: DomainError) -> Response:
+    return _error_page(request, 422, "Not possible", exc.message)
+
+
+def handle_validation(request: Request, exc: ValidationException) -> Response:
+    details = exc.extra if isinstance(exc.extra, list) else []
+    fields = ", ".join(str(d.get("key", "")) for d in details if isinstance(d, dict) and d.get("key"))
+    message = "Some values were not understood" + (f": {fields}." if fields else ".")
+    return _error_page(request, 400, "Bad request", message)
+
+
+def handle_http(request: Request, exc: HTTPException) -> Response:
+    return _error_page(request, exc.status_code, "Error", exc.detail)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    extra_route_handlers: Sequence[Any] = (),
+    lifespan_hooks: Sequence[Callable[[Litestar], contextlib.AbstractAsyncContextManager[None]]] = (),
+    debug: bool = False,
+) -> Litestar:
+    """Build the app. The database in `settings` is bound when the app starts."""
+    from web.controllers import ROUTE_HANDLERS
+
+    settings = settings or Settings.from_env()
+    secret = settings.secret_key or "waybill-development-secret-key-not-for-production"
+
+    @contextlib.asynccontextmanager
+    async def database_lifespan(app: Litestar) -> AsyncIterator[None]:
+        if settings.database_url:
+            db.bind(db.engine_for(settings.database_url))
+        await db.start_pool()
+        try:
+            yield
+        finally:
+            await db.close_pool()
+
+    session_config = CookieBackendConfig(
+        secret=_key(secret, "session", 32),
+        key="waybill_session",
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=60 * 60 * 12,
+    )
+    auth_middleware = DefineMiddleware(WaybillAuthMiddleware, exclude=PUBLIC_PATHS)
+
+    def configure_jinja(engine: JinjaTemplateEngine) -> None:
+        engine.engine.filters.update(FILTERS)
+        engine.engine.globals["static_version"] = "1"
+
+    app = Litestar(
+        route_handlers=[
+            *ROUTE_HANDLERS,
+            create_static_files_router(path="/static", directories=[ROOT / "static"], name="static"),
+            *extra_route_handlers,
+        ],
+        middleware=[session_config.middleware, auth_middleware],
+        csrf_config=CSRFConfig(
+            secret=_key(secret, "csrf", 32).hex(),
+            cookie_name="waybill_csrf",
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="lax",
+            header_name="x-csrftoken",
+            exclude=["/api/", "/sandbox/"],
+        ),
+        template_config=TemplateConfig(
+            directory=ROOT / "templates",
+            engine=JinjaTemplateEngine,
+            engine_callback=configure_jinja,
+        ),
+        plugins=[HTMXPlugin()],
+        openapi_config=OpenAPIConfig(
+            title="Waybill API",
+            version="1",
+            description="Orders, their lines, shipments, review issues and audit events. "
+            "Authenticate with `Authorization: Bearer <token>` (create tokens on the Settings page).",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        exception_handlers={
+            NotAuthorizedException: handle_not_authorized,
+            PermissionDeniedException: handle_forbidden,
+            NotFoundException: handle_not_found,
+            NotFound: handle_not_found,
+            Conflict: handle_conflict,
+            DomainError: handle_domain_error,
+            ValidationException: handle_validation,
+            HTTPException: handle_http,
+        },
+        lifespan=[database_lifespan, *lifespan_hooks],
+        debug=debug,
+    )
+    app.state.settings = settings
+    return app

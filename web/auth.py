@@ -1,0 +1,50 @@
+"""Authentication (session cookie for pages, bearer token for the API) and role guards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from models.users import CurrentUser, get_user, user_for_token
+
+SESSION_USER_KEY = "uid"
+PUBLIC_PATHS = ["^/login", "^/healthz", "^/static/", "^/favicon.ico", "^/sandbox/"]
+
+
+class WaybillAuthMiddleware(AbstractAuthenticationMiddleware):
+    """Pages need a logged-in session; `/api/` needs an API token and ignores cookies."""
+
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        if connection.url.path.startswith("/api/"):
+            header = connection.headers.get("authorization", "")
+            scheme, _, token = header.partition(" ")
+            user = await user_for_token(token.strip()) if scheme.lower() == "bearer" and token else None
+            if user is None:
+                raise NotAuthorizedException(
+                    "A valid API token is required: send 'Authorization: Bearer <token>'. "
+                    "Create one on the Settings page."
+                )
+            return AuthenticationResult(user=user, auth="token")
+        uid = connection.scope.get("session", {}).get(SESSION_USER_KEY) if "session" in connection.scope else None
+        user = await get_user(int(uid)) if uid else None
+        if user is None:
+            raise NotAuthorizedException("Please log in.")
+        return AuthenticationResult(user=user, auth="session")
+
+
+def require_operator(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    user: CurrentUser = connection.user
+    if not user.can_change_orders:
+        raise PermissionDeniedException(
+            f"Your role ({user.role.value}) can view orders but not change them. Ask an admin for operator access."
+        )
+
+
+def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    user: CurrentUser = connection.user
+    if not user.is_admin:
+        raise PermissionDeniedException(f"Only admins can do this; your role is {user.role.value}.")

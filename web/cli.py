@@ -1,0 +1,124 @@
+"""The `waybill` command: demo, serve, migrate, user create."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+import click
+
+from models import db
+from models.errors import FieldErrors
+from models.migrate import migrate
+from web.settings import Settings
+
+
+def _bind_and_migrate(url: str) -> None:
+    async def run() -> None:
+        engine = db.engine_for(url)
+        await migrate(engine)
+        db.bind(engine)
+
+    asyncio.run(run())
+
+
+@click.group()
+def main() -> None:
+    """Waybill: a self-hosted order hub for multi-marketplace merchants."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--data-dir", default="waybill-demo", show_default=True, type=click.Path(file_okay=False))
+def demo(host: str, port: int, data_dir: str) -> None:
+    """Run the dashboard on SQLite with demo data and a steady flow of orders."""
+    import uvicorn
+
+    from jobs.demo import DEMO_PASSWORD, DEMO_USERNAME, install_demo_jobs, prepare_demo
+    from jobs.scheduler import scheduler_lifespan
+    from web.app import create_app
+
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    settings = Settings.from_env()
+    settings.demo = True
+    settings.data_dir = data_dir
+    settings.database_url = f"sqlite:///{Path(data_dir).resolve() / 'waybill.sqlite3'}"
+    _bind_and_migrate(settings.database_url)
+    asyncio.run(prepare_demo())
+    hooks = [scheduler_lifespan([install_demo_jobs])] if settings.scheduler_enabled else []
+    app = create_app(settings, lifespan_hooks=hooks)
+    click.echo("")
+    click.echo(f"  Waybill demo: http://{host}:{port}/")
+    click.echo(f"  Log in as '{DEMO_USERNAME}' with password '{DEMO_PASSWORD}'.")
+    click.echo(f"  Data: {Path(data_dir).resolve()}")
+    click.echo("")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run Waybill in production (needs WAYBILL_SECRET_KEY and WAYBILL_DATABASE_URL)."""
+    import uvicorn
+
+    from jobs.scheduler import scheduler_lifespan
+    from web.app import create_app
+
+    settings = Settings.from_env()
+    problems = settings.production_problems()
+    if problems:
+        for problem in problems:
+            click.echo(f"Cannot start: {problem}", err=True)
+        raise SystemExit(2)
+    hooks = [scheduler_lifespan([])] if settings.scheduler_enabled else []
+    uvicorn.run(create_app(settings, lifespan_hooks=hooks), host=host, port=port, proxy_headers=True)
+
+
+@main.command("migrate")
+def migrate_command() -> None:
+    """Apply database migrations (WAYBILL_DATABASE_URL, or the default SQLite file)."""
+    url = Settings.from_env().database_url or db.database_url_from_env()
+    _bind_and_migrate(url)
+    click.echo("Database is up to date.")
+
+
+@main.group()
+def user() -> None:
+    """Manage users."""
+
+
+@user.command("create")
+@click.option("--username", prompt=True)
+@click.option("--role", type=click.Choice(["admin", "operator", "viewer"]), default="operator", show_default=True)
+@click.option("--email", default="", help="Where new-order e-mails go.")
+def user_create(username: str, role: str, email: str) -> None:
+    """Create a user. The password comes from WAYBILL_USER_PASSWORD or a hidden prompt."""
+    from models.users import create_user
+
+    password = os.environ.get("WAYBILL_USER_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    url = Settings.from_env().database_url or db.database_url_from_env()
+    _bind_and_migrate(url)
+
+    async def run() -> None:
+        db.bind(db.engine_for(url))
+        await db.start_pool(max_size=2)
+        try:
+            created = await create_user(username, password, role, email)
+        finally:
+            await db.close_pool()
+        click.echo(f"Created {created.role.value} '{created.username}'.")
+
+    try:
+        asyncio.run(run())
+    except FieldErrors as exc:
+        for field, message in exc.errors.items():
+            click.echo(f"{field}: {message}", err=True)
+        raise SystemExit(1) from None

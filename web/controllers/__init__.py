@@ -1,0 +1,19 @@
+"""Route handlers, one module per area of the dashboard."""
+
+from web.controllers.api import ApiOrdersController
+from web.controllers.health import healthz
+from web.controllers.integrations import ChannelsController, ConnectionIssuesController, SuppliersController
+from web.controllers.login import LoginController
+from web.controllers.orders import OrdersController
+from web.controllers.settings import SettingsController
+
+ROUTE_HANDLERS = [
+    LoginController,
+    OrdersController,
+    ChannelsController,
+    SuppliersController,
+    ConnectionIssuesController,
+    SettingsController,
+    ApiOrdersController,
+    healthz,
+]

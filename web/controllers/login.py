@@ -1,0 +1,69 @@
+"""Log in and out."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from models.users import LoginThrottled, authenticate
+from web.auth import SESSION_USER_KEY
+
+
+def _safe_next(target: str) -> str:
+    """Only redirect to local paths, never to another site."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/orders"
+
+
+class LoginController(Controller):
+    @get("/", include_in_schema=False)
+    async def home(self) -> Redirect:
+        return Redirect("/orders")
+
+    @get("/login", include_in_schema=False)
+    async def login_form(self, request: Request, next: str = "/orders") -> Template | Redirect:
+        if request.session.get(SESSION_USER_KEY):
+            return Redirect(_safe_next(next))
+        return Template("login.html", context={"next": _safe_next(next), "username": "", "error": ""})
+
+    @post("/login", include_in_schema=False)
+    async def login(
+        self,
+        request: Request,
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
+        username = str(data.get("username", "")).strip()
+        password = str(data.get("password", ""))
+        target = _safe_next(str(data.get("next", "/orders")))
+        ip = request.client.host if request.client else "unknown"
+        error = ""
+        user = None
+        if not username or not password:
+            error = "Enter your username and password."
+        else:
+            try:
+                user = await authenticate(username, password, ip)
+            except LoginThrottled as exc:
+                error = exc.message
+            else:
+                if user is None:
+                    error = "Wrong username or password."
+        if user is None:
+            return Template(
+                "login.html",
+                context={"next": target, "username": username, "error": error},
+                status_code=429 if "Too many" in error else 401,
+            )
+        request.clear_session()
+        request.set_session({SESSION_USER_KEY: user.id})
+        return Redirect(target)
+
+    @post("/logout", include_in_schema=False)
+    async def logout(self, request: Request) -> Redirect:
+        request.clear_session()
+        return Redirect("/login")

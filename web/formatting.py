@@ -1,0 +1,83 @@
+"""Jinja filters: money with currency, dates in the merchant's time zone, status labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.numbers import format_currency, get_currency_precision
+from jinja2 import pass_context
+
+from models.lifecycle import STATUS_LABELS, OrderStatus
+
+LOCALE = "en"
+
+
+def amount(minor: int, currency: str = "EUR") -> str:
+    """A plain decimal amount (for CSV and the API), e.g. 1290 EUR → "12.90"."""
+    precision = get_currency_precision(currency or "EUR")
+    return str(Decimal(minor).scaleb(-precision).quantize(Decimal(1).scaleb(-precision)))
+
+
+def money(minor: int | None, currency: str = "EUR") -> str:
+    if minor is None:
+        return "—"
+    precision = get_currency_precision(currency or "EUR")
+    amount = Decimal(minor) / (Decimal(10) ** precision)
+    return format_currency(amount, currency or "EUR", locale=LOCALE)
+
+
+def _as_datetime(value: Any) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
+@pass_context
+def localtime(context: Any, value: Any, fmt: str = "%d %b %Y, %H:%M") -> str:
+    moment = _as_datetime(value)
+    if moment is None:
+        return "—"
+    tz: ZoneInfo = context.get("tz") or ZoneInfo("UTC")
+    return moment.astimezone(tz).strftime(fmt)
+
+
+@pass_context
+def localdate(context: Any, value: Any) -> str:
+    return localtime(context, value, "%d %b %Y")
+
+
+@pass_context
+def iso_local(context: Any, value: Any) -> str:
+    moment = _as_datetime(value)
+    if moment is None:
+        return ""
+    tz: ZoneInfo = context.get("tz") or ZoneInfo("UTC")
+    return moment.astimezone(tz).isoformat(timespec="minutes")
+
+
+def status_label(status: str) -> str:
+    try:
+        return STATUS_LABELS[OrderStatus(status)]
+    except ValueError:
+        return status.replace("_", " ").capitalize()
+
+
+def humanize(code: str) -> str:
+    return code.replace("_", " ").capitalize()
+
+
+FILTERS = {
+    "money": money,
+    "localtime": localtime,
+    "localdate": localdate,
+    "iso_local": iso_local,
+    "status_label": status_label,
+    "humanize": humanize,
+}

@@ -1,0 +1,54 @@
+"""Runtime settings, read from environment variables (all listed in the README)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass
+class Settings:
+    database_url: str = ""
+    secret_key: str = ""
+    scheduler_enabled: bool = True
+    secure_cookies: bool = False
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "waybill@localhost"
+    smtp_starttls: bool = True
+    demo: bool = False
+    data_dir: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            database_url=os.environ.get("WAYBILL_DATABASE_URL", ""),
+            secret_key=os.environ.get("WAYBILL_SECRET_KEY", ""),
+            scheduler_enabled=_flag("WAYBILL_SCHEDULER", True),
+            secure_cookies=_flag("WAYBILL_SECURE_COOKIES", False),
+            smtp_host=os.environ.get("WAYBILL_SMTP_HOST", ""),
+            smtp_port=int(os.environ.get("WAYBILL_SMTP_PORT", "587") or 587),
+            smtp_user=os.environ.get("WAYBILL_SMTP_USER", ""),
+            smtp_password=os.environ.get("WAYBILL_SMTP_PASSWORD", ""),
+            smtp_from=os.environ.get("WAYBILL_SMTP_FROM", "waybill@localhost"),
+            smtp_starttls=_flag("WAYBILL_SMTP_STARTTLS", True),
+        )
+
+    def production_problems(self) -> list[str]:
+        """What stops `waybill serve` from starting safely."""
+        problems = []
+        if len(self.secret_key) < 32:
+            problems.append("WAYBILL_SECRET_KEY must be set to a random string of at least 32 characters.")
+        if not self.database_url:
+            problems.append("WAYBILL_DATABASE_URL must be set (a SQLite path or a postgres:// URL).")
+        return problems
