@@ -58,12 +58,20 @@ async def ensure_demo_world() -> None:
     for name, kind, prepaid, balance in DEMO_SUPPLIERS:
         if not await Supplier.exists().where(Supplier.name == name):
             await Supplier.insert(
-                Supplier(name=name, kind=kind, prepaid=prepaid, wallet_balance=balance,
-                         wallet_updated_at=stamp if prepaid else None, created_at=stamp)
+                Supplier(
+                    name=name,
+                    kind=kind,
+                    prepaid=prepaid,
+                    wallet_balance=balance,
+                    wallet_updated_at=stamp if prepaid else None,
+                    created_at=stamp,
+                )
             )
     for name, code, url, pattern in DEMO_CARRIERS:
         if not await Carrier.exists().where(Carrier.name == name):
-            await Carrier.insert(Carrier(name=name, code=code, tracking_url_pattern=url, tracking_number_pattern=pattern))
+            await Carrier.insert(
+                Carrier(name=name, code=code, tracking_url_pattern=url, tracking_number_pattern=pattern)
+            )
 
 
 async def _channels() -> list[dict]:
@@ -77,7 +85,9 @@ async def import_demo_orders(rng: random.Random, n: int, spread: dt.timedelta) -
         prefix = {"EUR": "MK", "CZK": "ML"}.get(channel["currency"], "WB")
         order_id = f"{prefix}-{now():%y%m%d}-{rng.randint(10000, 99999)}-{next(_sequence)}"
         placed = now() - dt.timedelta(seconds=rng.uniform(0, spread.total_seconds()))
-        await import_orders(channel, [fake_order(rng, order_id, placed, channel["currency"])], Actor.channel(channel["name"]))
+        await import_orders(
+            channel, [fake_order(rng, order_id, placed, channel["currency"])], Actor.channel(channel["name"])
+        )
 
 
 async def _tracking(rng: random.Random) -> tuple[int, str]:
@@ -105,9 +115,15 @@ async def advance(order_id: int, rng: random.Random) -> None:
         suppliers = await Supplier.select(Supplier.id, Supplier.name)
         supplier = rng.choice(suppliers)
         await SupplierOrder.insert(
-            SupplierOrder(order=order_id, supplier=supplier["id"], internal_reference=f"WB-{order_id}",
-                          supplier_order_id=str(rng.randint(10**6, 10**7)), status="processed",
-                          created_at=now(), updated_at=now())
+            SupplierOrder(
+                order=order_id,
+                supplier=supplier["id"],
+                internal_reference=f"WB-{order_id}",
+                supplier_order_id=str(rng.randint(10**6, 10**7)),
+                status="processed",
+                created_at=now(),
+                updated_at=now(),
+            )
         ).on_conflict(action="DO NOTHING")
         await mark_sent_to_supplier(order_id, Actor("supplier", supplier["name"]), "order created at the supplier")
     elif status in (OrderStatus.PROCESSING, OrderStatus.PARTIALLY_SHIPPED):
@@ -115,8 +131,13 @@ async def advance(order_id: int, rng: random.Random) -> None:
             (OrderLine.order == order_id) & (OrderLine.status == LineStatus.ACCEPTED)
         )
         carrier_id, number = await _tracking(rng)
-        await add_shipment(order_id, {line["id"]: line["quantity"] for line in lines}, ACTOR,
-                           carrier_id=carrier_id, tracking_number=number)
+        await add_shipment(
+            order_id,
+            {line["id"]: line["quantity"] for line in lines},
+            ACTOR,
+            carrier_id=carrier_id,
+            tracking_number=number,
+        )
     elif status == OrderStatus.SHIPPED:
         if rng.random() < 0.08:
             await mark_returned(order_id, ACTOR, "parcel refused by the recipient")
@@ -145,13 +166,24 @@ async def seed_backlog(seed: int = 7) -> None:
 
 async def _guarantee_every_tab(rng: random.Random) -> None:
     """Top up any tab the random walk left empty."""
-    for status in (OrderStatus.CANCELLED, OrderStatus.RETURNED, OrderStatus.DELIVERED, OrderStatus.SHIPPED,
-                   OrderStatus.PROCESSING, OrderStatus.AWAITING_FULFILLMENT, OrderStatus.AWAITING_ACCEPTANCE):
+    for status in (
+        OrderStatus.CANCELLED,
+        OrderStatus.RETURNED,
+        OrderStatus.DELIVERED,
+        OrderStatus.SHIPPED,
+        OrderStatus.PROCESSING,
+        OrderStatus.AWAITING_FULFILLMENT,
+        OrderStatus.AWAITING_ACCEPTANCE,
+    ):
         if await Order.exists().where(Order.status == status):
             continue
         await import_demo_orders(rng, 1, dt.timedelta(hours=6))
-        newest = await Order.select(Order.id).where(Order.status == OrderStatus.AWAITING_ACCEPTANCE).order_by(
-            Order.id, ascending=False).first()
+        newest = (
+            await Order.select(Order.id)
+            .where(Order.status == OrderStatus.AWAITING_ACCEPTANCE)
+            .order_by(Order.id, ascending=False)
+            .first()
+        )
         if newest is None:
             continue
         path = {
@@ -189,7 +221,10 @@ def install_demo_jobs(scheduler: AsyncIOScheduler, seed: int = 11) -> None:
     async def move_one() -> None:
         row = await db.fetch(
             "SELECT id FROM orders WHERE status IN ({}, {}, {}, {}) ORDER BY placed_at LIMIT 20",
-            "awaiting_acceptance", "awaiting_fulfillment", "processing", "shipped",
+            "awaiting_acceptance",
+            "awaiting_fulfillment",
+            "processing",
+            "shipped",
         )
         if row:
             try:

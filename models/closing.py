@@ -28,17 +28,13 @@ async def mark_delivered(
         change.event("delivered", f"Marked as delivered on {delivered_on.date().isoformat()}")
 
 
-async def mark_returned(
-    order_id: int, actor: Actor, note: str = "", expected_version: int | None = None
-) -> None:
+async def mark_returned(order_id: int, actor: Actor, note: str = "", expected_version: int | None = None) -> None:
     """The parcel came back undelivered."""
     async with change_order(order_id, actor, expected_version) as change:
         change.move_to(OrderStatus.RETURNED, note)
 
 
-async def cancel_order(
-    order_id: int, actor: Actor, reason: str = "", expected_version: int | None = None
-) -> None:
+async def cancel_order(order_id: int, actor: Actor, reason: str = "", expected_version: int | None = None) -> None:
     """Cancel before anything has shipped; every open line is cancelled with it."""
     async with change_order(order_id, actor, expected_version) as change:
         change.move_to(OrderStatus.CANCELLED, reason)

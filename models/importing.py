@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models import db
-from models.db import insert_chunked
 from models.actors import Actor
 from models.clock import now, to_utc_seconds
+from models.db import insert_chunked
 from models.events import event_row
 from models.incoming import IncomingOrder
 from models.lifecycle import LineStatus, OrderStatus, PaymentMethod, PaymentStatus
@@ -78,9 +78,7 @@ async def import_orders(
     return result
 
 
-async def _import_batch(
-    channel: dict[str, Any], batch: list[IncomingOrder], actor: Actor
-) -> ImportResult:
+async def _import_batch(channel: dict[str, Any], batch: list[IncomingOrder], actor: Actor) -> ImportResult:
     result = ImportResult()
     ids = [o.channel_order_id for o in batch]
     existing_rows = await Order.select(Order.id, Order.channel_order_id).where(
@@ -105,8 +103,7 @@ async def _refresh_known(
 ) -> None:
     """Keep each new payload version and the channel's status; never touch local edits."""
     digests = await RawPayload.select(RawPayload.channel_order_id, RawPayload.digest).where(
-        (RawPayload.channel == channel["id"])
-        & RawPayload.channel_order_id.is_in([o.channel_order_id for o in known])
+        (RawPayload.channel == channel["id"]) & RawPayload.channel_order_id.is_in([o.channel_order_id for o in known])
     )
     seen = {(row["channel_order_id"], row["digest"]) for row in digests}
     for incoming in known:
@@ -140,7 +137,9 @@ async def _refresh_known(
         result.updated += 1
 
 
-def _initial_state(channel: dict[str, Any], incoming: IncomingOrder, has_problems: bool) -> tuple[OrderStatus, LineStatus]:
+def _initial_state(
+    channel: dict[str, Any], incoming: IncomingOrder, has_problems: bool
+) -> tuple[OrderStatus, LineStatus]:
     accept_now = not incoming.needs_acceptance or bool(channel.get("auto_accept"))
     line_status = LineStatus.ACCEPTED if accept_now else LineStatus.PENDING
     if has_problems:
@@ -150,9 +149,7 @@ def _initial_state(channel: dict[str, Any], incoming: IncomingOrder, has_problem
     return OrderStatus.AWAITING_ACCEPTANCE, line_status
 
 
-async def _insert_new(
-    channel: dict[str, Any], fresh: list[IncomingOrder], actor: Actor, result: ImportResult
-) -> None:
+async def _insert_new(channel: dict[str, Any], fresh: list[IncomingOrder], actor: Actor, result: ImportResult) -> None:
     stamp = now()
     problems_by_order = [order_problems(o) for o in fresh]
     states = [_initial_state(channel, o, bool(p)) for o, p in zip(fresh, problems_by_order, strict=True)]
@@ -246,7 +243,9 @@ async def _insert_new(
                     opened_at=stamp,
                 )
             )
-            events.append(event_row(order_id, "review_issue_opened", problem.message, actor, line_id, {"code": problem.code}))
+            events.append(
+                event_row(order_id, "review_issue_opened", problem.message, actor, line_id, {"code": problem.code})
+            )
         addr = incoming.delivery
         for term in order_terms(
             incoming.channel_order_id,

@@ -11,8 +11,15 @@ from models.tables import Channel, Supplier
 
 async def channel_overview() -> list[dict[str, Any]]:
     channels = await Channel.select(
-        Channel.id, Channel.name, Channel.kind, Channel.base_url, Channel.poll_interval_s,
-        Channel.auto_accept, Channel.auto_process, Channel.active, Channel.last_import_at,
+        Channel.id,
+        Channel.name,
+        Channel.kind,
+        Channel.base_url,
+        Channel.poll_interval_s,
+        Channel.auto_accept,
+        Channel.auto_process,
+        Channel.active,
+        Channel.last_import_at,
         Channel.last_import_result,
     ).order_by(Channel.name)
     counts = await db.fetch("SELECT channel_id, status, n FROM order_status_count")
@@ -26,11 +33,17 @@ async def channel_overview() -> list[dict[str, Any]]:
 
 async def supplier_overview() -> list[dict[str, Any]]:
     suppliers = await Supplier.select(
-        Supplier.id, Supplier.name, Supplier.kind, Supplier.prepaid, Supplier.wallet_balance,
-        Supplier.wallet_currency, Supplier.wallet_updated_at, Supplier.active,
+        Supplier.id,
+        Supplier.name,
+        Supplier.kind,
+        Supplier.prepaid,
+        Supplier.wallet_balance,
+        Supplier.wallet_currency,
+        Supplier.wallet_updated_at,
+        Supplier.active,
     ).order_by(Supplier.name)
     counts = await db.fetch(
-        'SELECT so.supplier AS supplier, COUNT(*) AS n FROM supplier_order so '
+        "SELECT so.supplier AS supplier, COUNT(*) AS n FROM supplier_order so "
         "WHERE so.status NOT IN ('shipped', 'cancelled') GROUP BY so.supplier"
     )
     open_by_supplier = {r["supplier"]: int(r["n"]) for r in counts}

@@ -93,9 +93,7 @@ TRANSITIONS: frozenset[tuple[OrderStatus, OrderStatus]] = frozenset(
 )
 
 #: Statuses nothing may leave.
-FINAL_STATUSES: frozenset[OrderStatus] = frozenset(
-    {S.DELIVERED, S.RETURNED, S.REJECTED, S.CANCELLED}
-)
+FINAL_STATUSES: frozenset[OrderStatus] = frozenset({S.DELIVERED, S.RETURNED, S.REJECTED, S.CANCELLED})
 
 #: What each merchant action is called, for refusal messages.
 ACTION_LABELS: dict[OrderStatus, str] = {
@@ -141,8 +139,7 @@ def refusal_message(current: OrderStatus, target: OrderStatus) -> str:
         return f"{action}: the order is already {current.label.lower()}."
     if current in FINAL_STATUSES:
         return (
-            f"{action} is not possible: the order is {current.label.lower()}, "
-            "which is final and can no longer change."
+            f"{action} is not possible: the order is {current.label.lower()}, which is final and can no longer change."
         )
     sources = ", ".join(s.label.lower() for s in allowed_sources(target))
     return (

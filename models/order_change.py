@@ -122,14 +122,13 @@ class OrderChange:
     def line_states(self, shipped: dict[int, int] | None = None) -> list[LineState]:
         shipped = shipped or {}
         return [
-            LineState(LineStatus(line["status"]), line["quantity"], shipped.get(line["id"], 0))
-            for line in self.lines
+            LineState(LineStatus(line["status"]), line["quantity"], shipped.get(line["id"], 0)) for line in self.lines
         ]
 
     async def shipped_quantities(self) -> dict[int, int]:
         rows = await db.fetch(
             "SELECT sl.order_line AS line_id, SUM(sl.quantity) AS qty FROM shipment_line sl "
-            "JOIN order_line ol ON ol.id = sl.order_line WHERE ol.\"order\" = {} GROUP BY sl.order_line",
+            'JOIN order_line ol ON ol.id = sl.order_line WHERE ol."order" = {} GROUP BY sl.order_line',
             self.id,
         )
         return {row["line_id"]: int(row["qty"]) for row in rows}
@@ -158,9 +157,7 @@ class OrderChange:
                 )
         remaining = len(open_rows) - len(to_close)
         if remaining == 0 and self.status == OrderStatus.PENDING_REVIEW:
-            target = resume_status(
-                self.line_states(await self.shipped_quantities()), await self.sent_to_supplier()
-            )
+            target = resume_status(self.line_states(await self.shipped_quantities()), await self.sent_to_supplier())
             self.move_to(target, "review issues resolved")
         return len(to_close)
 
@@ -188,36 +185,41 @@ class OrderChange:
 
     async def _flush(self, loaded_version: int) -> None:
         for line_id, fields in self.line_updates.items():
-            await OrderLine.update({getattr(OrderLine, k): v for k, v in fields.items()}).where(
-                OrderLine.id == line_id
-            )
+            await OrderLine.update({getattr(OrderLine, k): v for k, v in fields.items()}).where(OrderLine.id == line_id)
         if self._issues:
             await ReviewIssue.insert(*self._issues)
         updates = {getattr(Order, key): value for key, value in self._order_updates.items()}
         updates[Order.version] = loaded_version + 1
         updates[Order.updated_at] = now()
-        updated = await Order.update(updates).where(
-            (Order.id == self.id) & (Order.version == loaded_version)
-        ).returning(Order.id)
+        updated = (
+            await Order.update(updates)
+            .where((Order.id == self.id) & (Order.version == loaded_version))
+            .returning(Order.id)
+        )
         if not updated:
             raise await conflict_for(self.id)
         self.order["version"] = loaded_version + 1
         if self._events:
             await Event.insert(*self._events)
         for message in self._outbox:
-            await OutboxMessage.insert(message).on_conflict(
-                target=OutboxMessage.idempotency_key, action="DO NOTHING"
-            )
+            await OutboxMessage.insert(message).on_conflict(target=OutboxMessage.idempotency_key, action="DO NOTHING")
 
 
 async def conflict_for(order_id: int) -> Conflict:
     """A conflict message naming who changed the order last."""
-    last = await Event.select(Event.actor_name, Event.actor_kind).where(
-        Event.order == order_id
-    ).order_by(Event.id, ascending=False).first()
+    last = (
+        await Event.select(Event.actor_name, Event.actor_kind)
+        .where(Event.order == order_id)
+        .order_by(Event.id, ascending=False)
+        .first()
+    )
     who = ""
     if last:
-        who = f" by {last['actor_name']}" if last["actor_kind"] == "user" else f" by {last['actor_kind']} {last['actor_name']}"
+        who = (
+            f" by {last['actor_name']}"
+            if last["actor_kind"] == "user"
+            else f" by {last['actor_kind']} {last['actor_name']}"
+        )
     return Conflict(
         f"This order was changed{who} while you were working on it. "
         "Nothing was saved; review the latest version and try again."
@@ -239,9 +241,7 @@ async def load_lines(order_id: int) -> list[dict[str, Any]]:
 
 
 @contextlib.asynccontextmanager
-async def change_order(
-    order_id: int, actor: Actor, expected_version: int | None = None
-) -> AsyncIterator[OrderChange]:
+async def change_order(order_id: int, actor: Actor, expected_version: int | None = None) -> AsyncIterator[OrderChange]:
     """Open a write transaction on one order.
 
     `expected_version` is the version the merchant saw; if the order has moved on since,

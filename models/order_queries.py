@@ -91,14 +91,10 @@ def _where(flt: OrderFilter, statuses: tuple[OrderStatus, ...]) -> tuple[list[st
         clauses.append("o.placed_at < {}")
         args.append(flt.placed_to)
     if flt.supplier_id:
-        clauses.append(
-            'o.id IN (SELECT so."order" FROM supplier_order so WHERE so.supplier = {})'
-        )
+        clauses.append('o.id IN (SELECT so."order" FROM supplier_order so WHERE so.supplier = {})')
         args.append(flt.supplier_id)
     for word in query_words(flt.q):
-        clauses.append(
-            'o.id IN (SELECT t."order" FROM order_search_term t WHERE t.term >= {} AND t.term < {})'
-        )
+        clauses.append('o.id IN (SELECT t."order" FROM order_search_term t WHERE t.term >= {} AND t.term < {})')
         args.extend([word, prefix_upper_bound(word)])
     return clauses, args
 
@@ -111,10 +107,7 @@ async def list_orders(flt: OrderFilter, cursor: str | None = None, limit: int = 
         clauses.append("(o.placed_at < {} OR (o.placed_at = {} AND o.id < {}))")
         args.extend([position[0], position[0], position[1]])
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-    sql = (
-        f"SELECT {LIST_COLUMNS} FROM orders o{where} "
-        "ORDER BY o.placed_at DESC, o.id DESC LIMIT {}"
-    )
+    sql = f"SELECT {LIST_COLUMNS} FROM orders o{where} ORDER BY o.placed_at DESC, o.id DESC LIMIT {{}}"
     rows = await db.fetch(sql, *args, limit + 1)
     next_cursor = None
     if len(rows) > limit:
@@ -139,9 +132,11 @@ def _as_datetime(value: Any) -> dt.datetime:
 
 
 async def open_issue_messages(order_ids: list[int]) -> dict[int, list[str]]:
-    rows = await ReviewIssue.select(ReviewIssue.order, ReviewIssue.message).where(
-        ReviewIssue.order.is_in(order_ids) & ReviewIssue.resolved_at.is_null()
-    ).order_by(ReviewIssue.id)
+    rows = (
+        await ReviewIssue.select(ReviewIssue.order, ReviewIssue.message)
+        .where(ReviewIssue.order.is_in(order_ids) & ReviewIssue.resolved_at.is_null())
+        .order_by(ReviewIssue.id)
+    )
     out: dict[int, list[str]] = {}
     for row in rows:
         out.setdefault(row["order"], []).append(row["message"])
@@ -149,9 +144,11 @@ async def open_issue_messages(order_ids: list[int]) -> dict[int, list[str]]:
 
 
 async def line_summaries(order_ids: list[int]) -> dict[int, dict[str, Any]]:
-    rows = await OrderLine.select(OrderLine.order, OrderLine.sku, OrderLine.quantity).where(
-        OrderLine.order.is_in(order_ids)
-    ).order_by(OrderLine.position)
+    rows = (
+        await OrderLine.select(OrderLine.order, OrderLine.sku, OrderLine.quantity)
+        .where(OrderLine.order.is_in(order_ids))
+        .order_by(OrderLine.position)
+    )
     out: dict[int, dict[str, Any]] = {}
     for row in rows:
         summary = out.setdefault(row["order"], {"items": 0, "skus": []})
@@ -163,9 +160,7 @@ async def line_summaries(order_ids: list[int]) -> dict[int, dict[str, Any]]:
 async def status_counts(channel_id: int | None = None) -> dict[str, int]:
     """Orders per status from the trigger-maintained counters (never scans orders)."""
     if channel_id:
-        rows = await db.fetch(
-            "SELECT status, n FROM order_status_count WHERE channel_id = {}", channel_id
-        )
+        rows = await db.fetch("SELECT status, n FROM order_status_count WHERE channel_id = {}", channel_id)
     else:
         rows = await db.fetch("SELECT status, SUM(n) AS n FROM order_status_count GROUP BY status")
     return {row["status"]: int(row["n"] or 0) for row in rows}
@@ -192,10 +187,7 @@ async def tab_counts(flt: OrderFilter) -> list[TabCount]:
         per_status = await status_counts(flt.channel_id)
         result = []
         for slug, label, statuses in TABS:
-            if statuses:
-                count = sum(per_status.get(s.value, 0) for s in statuses)
-            else:
-                count = sum(per_status.values())
+            count = sum(per_status.get(s.value, 0) for s in statuses) if statuses else sum(per_status.values())
             result.append(TabCount(slug, label, count))
         return result
     result = []
@@ -227,9 +219,7 @@ async def order_detail(order_id: int, event_limit: int = 200) -> OrderDetail | N
     order = await Order.select().where(Order.id == order_id).first()
     if order is None:
         return None
-    channel = await Channel.select(Channel.id, Channel.name, Channel.kind).where(
-        Channel.id == order["channel"]
-    ).first()
+    channel = await Channel.select(Channel.id, Channel.name, Channel.kind).where(Channel.id == order["channel"]).first()
     lines = await OrderLine.select().where(OrderLine.order == order_id).order_by(OrderLine.position)
     shipments = await Shipment.select().where(Shipment.order == order_id).order_by(Shipment.id)
     if shipments:
@@ -243,18 +233,32 @@ async def order_detail(order_id: int, event_limit: int = 200) -> OrderDetail | N
             )
         for shipment in shipments:
             shipment["lines"] = by_shipment.get(shipment["id"], [])
-    issues = await ReviewIssue.select().where(
-        (ReviewIssue.order == order_id) & ReviewIssue.resolved_at.is_null()
-    ).order_by(ReviewIssue.id)
-    events = await Event.select(
-        Event.id, Event.at, Event.actor_kind, Event.actor_name, Event.kind, Event.message,
-        Event.order_line, Event.order_line.sku,
-    ).where(Event.order == order_id).order_by(Event.at, ascending=False).order_by(
-        Event.id, ascending=False
-    ).limit(event_limit)
-    supplier_orders = await SupplierOrder.select(
-        SupplierOrder.all_columns(), SupplierOrder.supplier.name
-    ).where(SupplierOrder.order == order_id).order_by(SupplierOrder.id)
+    issues = (
+        await ReviewIssue.select()
+        .where((ReviewIssue.order == order_id) & ReviewIssue.resolved_at.is_null())
+        .order_by(ReviewIssue.id)
+    )
+    events = (
+        await Event.select(
+            Event.id,
+            Event.at,
+            Event.actor_kind,
+            Event.actor_name,
+            Event.kind,
+            Event.message,
+            Event.order_line,
+            Event.order_line.sku,
+        )
+        .where(Event.order == order_id)
+        .order_by(Event.at, ascending=False)
+        .order_by(Event.id, ascending=False)
+        .limit(event_limit)
+    )
+    supplier_orders = (
+        await SupplierOrder.select(SupplierOrder.all_columns(), SupplierOrder.supplier.name)
+        .where(SupplierOrder.order == order_id)
+        .order_by(SupplierOrder.id)
+    )
     return OrderDetail(order, channel or {}, lines, shipments, issues, events, supplier_orders)
 
 

@@ -13,15 +13,18 @@ PER_INTEGRATION = 20
 
 
 async def unresolved_count() -> int:
-    return await SyncIssue.count().where(
-        SyncIssue.resolved_at.is_null() & (SyncIssue.at > now() - WINDOW)
-    )
+    return await SyncIssue.count().where(SyncIssue.resolved_at.is_null() & (SyncIssue.at > now() - WINDOW))
 
 
 async def recent_issues(integration_kind: str, integration_id: int) -> list[dict[str, Any]]:
     """The last 20 issues of the last 7 days for one integration, newest first."""
-    return await SyncIssue.select().where(
-        (SyncIssue.integration_kind == integration_kind)
-        & (SyncIssue.integration_id == integration_id)
-        & (SyncIssue.at > now() - WINDOW)
-    ).order_by(SyncIssue.at, ascending=False).limit(PER_INTEGRATION)
+    return (
+        await SyncIssue.select()
+        .where(
+            (SyncIssue.integration_kind == integration_kind)
+            & (SyncIssue.integration_id == integration_id)
+            & (SyncIssue.at > now() - WINDOW)
+        )
+        .order_by(SyncIssue.at, ascending=False)
+        .limit(PER_INTEGRATION)
+    )

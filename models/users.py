@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import re
@@ -122,10 +123,8 @@ async def authenticate(username: str, password: str, ip: str) -> CurrentUser | N
             valid = False
     else:
         # Spend the same time as a real check so usernames cannot be probed by timing.
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
     if not valid:
         await LoginFailure.insert(LoginFailure(username=username[:80], ip=ip[:64], at=now()))
         return None
@@ -153,9 +152,11 @@ async def create_api_token(user_id: int, name: str) -> str:
 
 
 async def user_for_token(token: str) -> CurrentUser | None:
-    row = await ApiToken.select(ApiToken.id, ApiToken.user, ApiToken.last_used_at).where(
-        (ApiToken.token_hash == _digest(token)) & ApiToken.revoked_at.is_null()
-    ).first()
+    row = (
+        await ApiToken.select(ApiToken.id, ApiToken.user, ApiToken.last_used_at)
+        .where((ApiToken.token_hash == _digest(token)) & ApiToken.revoked_at.is_null())
+        .first()
+    )
     if row is None:
         return None
     stamp = now()

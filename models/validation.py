@@ -57,23 +57,31 @@ def postcode_problem(country: str, postcode: str) -> str | None:
     return None
 
 
-def address_problems(
-    last_name: str, street1: str, city: str, postcode: str, country: str
-) -> list[Problem]:
+def address_problems(last_name: str, street1: str, city: str, postcode: str, country: str) -> list[Problem]:
     problems: list[Problem] = []
     if not last_name.strip():
         problems.append(
-            Problem("missing_surname", "Missing surname: the delivery address has no last name.", field="ship_last_name")
+            Problem(
+                "missing_surname", "Missing surname: the delivery address has no last name.", field="ship_last_name"
+            )
         )
     if not street1.strip():
-        problems.append(Problem("missing_street", "Missing street: the delivery address has no street.", field="ship_street1"))
+        problems.append(
+            Problem("missing_street", "Missing street: the delivery address has no street.", field="ship_street1")
+        )
     if not city.strip():
         problems.append(Problem("missing_city", "Missing city: the delivery address has no city.", field="ship_city"))
     if not country.strip():
-        problems.append(Problem("missing_country", "Missing country: the delivery address has no country.", field="ship_country"))
+        problems.append(
+            Problem("missing_country", "Missing country: the delivery address has no country.", field="ship_country")
+        )
     elif country.upper() not in KNOWN_COUNTRIES:
         problems.append(
-            Problem("invalid_country", f"Unknown country code “{country}”: use a two-letter ISO code such as FR or DE.", field="ship_country")
+            Problem(
+                "invalid_country",
+                f"Unknown country code “{country}”: use a two-letter ISO code such as FR or DE.",
+                field="ship_country",
+            )
         )
     else:
         message = postcode_problem(country, postcode)

@@ -37,9 +37,7 @@ async def base_context(request: Request) -> dict[str, Any]:
     }
 
 
-async def render(
-    request: Request, template: str, status_code: int = 200, **context: Any
-) -> Template:
+async def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
     """A full page: layout context plus the page's own."""
     full = await base_context(request)
     full.update(context)

@@ -59,8 +59,12 @@ def fake_order(
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     lines = []
     for position, (sku, title, price) in enumerate(rng.sample(PRODUCTS, rng.choice([1, 1, 1, 2, 2, 3])), 1):
-        lines.append(IncomingLine(position, sku, title, rng.choice([1, 1, 1, 2, 3]), price, f"{channel_order_id}-{position}"))
-    address = IncomingAddress(first, last, "", street, "", postcode, city, "", country, f"+33 6 {rng.randint(10, 99)} 00 00 00")
+        lines.append(
+            IncomingLine(position, sku, title, rng.choice([1, 1, 1, 2, 3]), price, f"{channel_order_id}-{position}")
+        )
+    address = IncomingAddress(
+        first, last, "", street, "", postcode, city, "", country, f"+33 6 {rng.randint(10, 99)} 00 00 00"
+    )
     if rng.random() < defect_rate:
         defect = rng.choice(["surname", "postcode", "postcode", "street"])
         if defect == "surname":

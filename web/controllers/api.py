@@ -132,7 +132,11 @@ class ApiOrdersController(Controller):
     async def list_orders(
         self,
         request: Request,
-        tab: str = Parameter(default="all", description="pending_review, awaiting_acceptance, awaiting_fulfillment, processing, shipped, delivered, closed or all"),
+        tab: str = Parameter(
+            default="all",
+            description="pending_review, awaiting_acceptance, awaiting_fulfillment, processing, shipped, "
+            "delivered, closed or all",
+        ),
         q: str = Parameter(default="", description="Order id, customer name, SKU or tracking number (prefix match)"),
         channel: str = Parameter(default="", description="Channel id"),
         supplier: str = Parameter(default="", description="Supplier id"),
@@ -190,22 +194,56 @@ class ApiOrdersController(Controller):
             customer_name=_name(o),
             customer_email=o["customer_email"],
             delivery_address=ApiAddress(
-                **{f: o[f"ship_{f}"] for f in ("first_name", "last_name", "company", "street1", "street2", "postcode", "city", "region", "country", "phone")}
+                **{
+                    f: o[f"ship_{f}"]
+                    for f in (
+                        "first_name",
+                        "last_name",
+                        "company",
+                        "street1",
+                        "street2",
+                        "postcode",
+                        "city",
+                        "region",
+                        "country",
+                        "phone",
+                    )
+                }
             ),
             lines=[
-                ApiLine(l["id"], l["position"], l["sku"], l["title"], l["quantity"], amount(l["unit_price"], cur), l["status"], l["rejection_reason"])
-                for l in detail.lines
+                ApiLine(
+                    line["id"],
+                    line["position"],
+                    line["sku"],
+                    line["title"],
+                    line["quantity"],
+                    amount(line["unit_price"], cur),
+                    line["status"],
+                    line["rejection_reason"],
+                )
+                for line in detail.lines
             ],
             shipments=[
                 ApiShipment(
-                    s["id"], s["carrier_name"], s["tracking_number"], s["tracking_url"], s["no_tracking"], s["shipped_at"],
+                    s["id"],
+                    s["carrier_name"],
+                    s["tracking_number"],
+                    s["tracking_url"],
+                    s["no_tracking"],
+                    s["shipped_at"],
                     [ApiShipmentLine(x["sku"], x["quantity"]) for x in s.get("lines", [])],
                 )
                 for s in detail.shipments
             ],
             review_issues=[ApiReviewIssue(i["code"], i["message"], i["opened_at"]) for i in detail.issues],
             events=[
-                ApiEvent(e["at"], e["actor_name"] if e["actor_kind"] == "user" else f"{e['actor_kind']}: {e['actor_name']}", e["kind"], e["message"], e["order_line.sku"])
+                ApiEvent(
+                    e["at"],
+                    e["actor_name"] if e["actor_kind"] == "user" else f"{e['actor_kind']}: {e['actor_name']}",
+                    e["kind"],
+                    e["message"],
+                    e["order_line.sku"],
+                )
                 for e in detail.events
             ],
         )

@@ -32,7 +32,9 @@ class SettingsController(Controller):
             "timezones": COMMON_TIMEZONES,
             "current_tz": str(await current_timezone()),
             "tokens": await list_api_tokens(user.id),
-            "users": await User.select(User.id, User.username, User.email, User.role, User.active).order_by(User.username)
+            "users": await User.select(User.id, User.username, User.email, User.role, User.active).order_by(
+                User.username
+            )
             if user.is_admin
             else [],
             "errors": {},
@@ -62,7 +64,9 @@ class SettingsController(Controller):
             token = await create_api_token(request.user.id, str(data.get("name", "")))
         except FieldErrors as exc:
             return await self._page(request, 400, errors=exc.errors)
-        return await self._page(request, new_token=token, message="API token created. Copy it now: it is shown only once.")
+        return await self._page(
+            request, new_token=token, message="API token created. Copy it now: it is shown only once."
+        )
 
     @post("/tokens/{token_id:int}/revoke", guards=[require_operator])
     async def revoke_token(self, request: Request, token_id: int) -> Template:
@@ -74,7 +78,10 @@ class SettingsController(Controller):
         form = {k: str(v) for k, v in data.items() if k != "password"}
         try:
             created = await create_user(
-                form.get("username", ""), str(data.get("password", "")), form.get("role", "operator"), form.get("email", "")
+                form.get("username", ""),
+                str(data.get("password", "")),
+                form.get("role", "operator"),
+                form.get("email", ""),
             )
         except FieldErrors as exc:
             return await self._page(request, 400, errors=exc.errors, form=form)

@@ -1,0 +1,147 @@
+"""Shared fixtures: a real database per test, the app over HTTP, users and sample orders."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import random
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from models import db
+from models.actors import Actor
+from models.clock import now
+from models.importing import import_orders
+from models.incoming import IncomingAddress, IncomingLine, IncomingOrder
+from models.tables import Channel
+from models.users import create_user
+from tests import databases
+from web.app import create_app
+from web.settings import Settings
+
+TEST_PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="session")
+def template_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    workdir = tmp_path_factory.mktemp("db-template")
+    name = f"waybill_test_{os.getpid()}"
+    loop = asyncio.new_event_loop()
+    try:
+        url = loop.run_until_complete(databases.build_template(workdir, name))
+    finally:
+        loop.close()
+    yield url
+    if databases.is_postgres():
+        loop = asyncio.new_event_loop()
+        loop.run_until_complete(databases.drop_postgres_database(name))
+        loop.close()
+
+
+@pytest.fixture
+async def database_url(template_url: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, migrated, empty database bound for this test."""
+    if databases.is_postgres():
+        await databases.empty_postgres(template_url)
+        url = template_url
+    else:
+        url = databases.sqlite_copy(template_url, tmp_path / "waybill.sqlite3")
+    db.bind(db.engine_for(url))
+    await db.start_pool(max_size=25)
+    yield url
+    await db.close_pool()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, secret_key="t" * 40, scheduler_enabled=False)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
+    app = create_app(settings)
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+async def login(client: AsyncTestClient, username: str, password: str = TEST_PASSWORD) -> None:
+    page = await client.get("/login")
+    response = await client.post(
+        "/login",
+        data={"username": username, "password": password, "_csrf_token": csrf_from(page.text), "next": "/orders"},
+    )
+    assert response.status_code in (200, 302, 303), response.text
+    assert client.cookies.get("waybill_session"), "log-in did not set a session"
+
+
+@pytest.fixture
+async def users(database_url: str) -> dict[str, str]:
+    for role in ("admin", "operator", "viewer"):
+        await create_user(role, TEST_PASSWORD, role, f"{role}@example.com")
+    return {"admin": "admin", "operator": "operator", "viewer": "viewer"}
+
+
+@pytest.fixture
+async def channel(database_url: str) -> dict:
+    await Channel.insert(Channel(name="Test Marketplace", kind="demo", created_at=now()))
+    return await Channel.select().where(Channel.name == "Test Marketplace").first()
+
+
+def make_order(
+    channel_order_id: str,
+    *,
+    last_name: str = "Dvořák",
+    first_name: str = "Zoë",
+    postcode: str = "75002",
+    country: str = "FR",
+    street: str = "12 rue de la Paix",
+    lines: list[tuple[str, int, int]] | None = None,
+    placed_at: dt.datetime | None = None,
+    payment_method: str = "card",
+    needs_acceptance: bool = True,
+) -> IncomingOrder:
+    lines = lines or [("SKU-1", 2, 1990), ("SKU-2", 1, 4500)]
+    order = IncomingOrder(
+        channel_order_id=channel_order_id,
+        placed_at=placed_at or now(),
+        lines=[
+            IncomingLine(i, sku, f"Product {sku}", qty, price, f"{channel_order_id}-{i}")
+            for i, (sku, qty, price) in enumerate(lines, 1)
+        ],
+        delivery=IncomingAddress(first_name, last_name, "", street, "", postcode, "Paris", "", country),
+        customer_first_name=first_name,
+        customer_last_name=last_name,
+        customer_email="zoe@example.com",
+        payment_method=payment_method,
+        needs_acceptance=needs_acceptance,
+    )
+    order.raw = repr(order)
+    return order
+
+
+async def import_one(channel: dict, order: IncomingOrder) -> int:
+    from models.tables import Order
+
+    await import_orders(channel, [order], Actor.channel(channel["name"]))
+    row = (
+        await Order.select(Order.id)
+        .where((Order.channel == channel["id"]) & (Order.channel_order_id == order.channel_order_id))
+        .first()
+    )
+    return row["id"]
+
+
+@pytest.fixture
+def rng() -> random.Random:
+    return random.Random(1234)
