@@ -37,9 +37,9 @@ async def add_shipment(
             errors["carrier"] = "Choose a carrier from the list."
     elif not no_tracking:
         errors["carrier"] = "Choose a carrier from the list."
-    if carrier and tracking_number and carrier["tracking_number_pattern"]:
-        if not re.fullmatch(carrier["tracking_number_pattern"], tracking_number):
-            errors["tracking_number"] = f"“{tracking_number}” does not look like a {carrier['name']} tracking number."
+    pattern = carrier["tracking_number_pattern"] if carrier else ""
+    if pattern and tracking_number and not re.fullmatch(pattern, tracking_number):
+        errors["tracking_number"] = f"“{tracking_number}” does not look like a {carrier['name']} tracking number."
     quantities = {line_id: qty for line_id, qty in quantities.items() if qty}
     if not quantities:
         errors["quantities"] = "Enter the quantity shipped for at least one line."
