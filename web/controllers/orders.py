@@ -55,8 +55,9 @@ class OrdersController(Controller):
         return await render(request, "orders/list.html", nav="orders", **context)
 
     @get("/badge")
-    async def badge(self, request: Request) -> Template:
-        return await fragment(request, "_nav_orders.html", pending_review=await pending_review_count(), nav="orders")
+    async def badge(self, request: Request, nav: str = "") -> Template:
+        """The Orders menu entry with its red dot; polled by every page."""
+        return await fragment(request, "_nav_orders.html", pending_review=await pending_review_count(), nav=nav[:32])
 
     @get("/export.csv")
     async def export_csv(self, request: Request) -> Stream:
