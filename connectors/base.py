@@ -1,0 +1,212 @@
+"""The connector protocol: what Waybill needs from any marketplace (channel) API.
+
+Each marketplace has one module in `connectors/` implementing `ChannelConnector` over its real,
+documented HTTP API with httpx, and an emulator in `connectors/sandbox/`. Connectors translate
+the marketplace's own format to `IncomingOrder` and back; they never touch the database.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import json
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import httpx
+
+from models.incoming import IncomingOrder
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+class RemoteError(Exception):
+    """A failed exchange. `message` is the remote system's own words where it gave any."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+        ambiguous: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.status_code = status_code
+        self.retry_after = retry_after
+        #: The request may have been applied remotely (timeout after sending): check before resending.
+        self.ambiguous = ambiguous
+
+
+@dataclass
+class ParseReject:
+    """An order the connector could not understand at all; becomes a connection issue."""
+
+    channel_order_id: str
+    message: str
+    raw: str
+
+
+@dataclass
+class OrderPage:
+    orders: list[IncomingOrder] = field(default_factory=list)
+    rejects: list[ParseReject] = field(default_factory=list)
+    #: Highest update time seen on this page, used to move the import cursor forward.
+    max_updated_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class LineDecision:
+    channel_line_id: str
+    sku: str
+    accepted: bool
+    quantity: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TrackingInfo:
+    carrier_code: str
+    carrier_name: str
+    tracking_number: str
+    tracking_url: str = ""
+    #: channel line id → quantity in this parcel
+    lines: Mapping[str, int] = field(default_factory=dict)
+    skus: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StatusPairing:
+    """How a channel's own order states map to Waybill's lifecycle, and what it accepts when.
+
+    `to_internal`: channel state → our status. `from_internal`: our status → the channel state we
+    expect after our change reaches it. `importable`: channel states imported as new orders.
+    `actions`: outbox action → channel states in which the channel accepts it.
+    """
+
+    to_internal: Mapping[str, str]
+    from_internal: Mapping[str, str]
+    importable: frozenset[str]
+    actions: Mapping[str, frozenset[str]]
+
+    def allows(self, action: str, channel_state: str) -> bool:
+        states = self.actions.get(action)
+        return states is not None and (not channel_state or channel_state in states)
+
+    def refusal(self, action: str, channel_state: str) -> str:
+        states = self.actions.get(action)
+        if states is None:
+            return f"This channel has no “{action}” step."
+        allowed = ", ".join(sorted(states))
+        return f"The channel refuses “{action}” while the order is {channel_state}; it needs {allowed}."
+
+
+class ChannelConnector(abc.ABC):
+    """A marketplace API client. One instance per channel, sharing one httpx client."""
+
+    kind: ClassVar[str]
+    label: ClassVar[str]
+    pairing: ClassVar[StatusPairing]
+    #: The sandbox mount under /sandbox/<name> used by the demo.
+    sandbox_name: ClassVar[str]
+
+    def __init__(self, base_url: str, credentials: Mapping[str, str], client: httpx.AsyncClient) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.credentials = dict(credentials)
+        self.client = client
+
+    @abc.abstractmethod
+    def fetch_orders(self, updated_since: dt.datetime | None) -> AsyncIterator[OrderPage]:
+        """Yield pages of orders changed since `updated_since` that the channel reports as open."""
+
+    @abc.abstractmethod
+    async def fetch_order_state(self, channel_order_id: str) -> str:
+        """The channel's current state of one order (used to confirm after ambiguous failures)."""
+
+    @abc.abstractmethod
+    async def accept(self, channel_order_id: str, decisions: list[LineDecision]) -> None:
+        """Send accept/refuse decisions for the order's lines."""
+
+    @abc.abstractmethod
+    async def push_tracking(self, channel_order_id: str, tracking: TrackingInfo) -> None: ...
+
+    @abc.abstractmethod
+    async def ship(self, channel_order_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def cancel(self, channel_order_id: str, reason: str) -> None: ...
+
+    async def mark_delivered(self, channel_order_id: str, delivered_at: dt.datetime) -> None:
+        raise RemoteError(f"{self.label} has no delivered step; the customer confirms receipt.", retryable=False)
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send a request; turn transport failures and error statuses into `RemoteError`."""
+        url = f"{self.base_url}{path}"
+        try:
+            response = await self.client.request(method, url, timeout=kwargs.pop("timeout", DEFAULT_TIMEOUT), **kwargs)
+        except httpx.TimeoutException as exc:
+            sent = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+            raise RemoteError(
+                f"{self.label} did not answer in time ({type(exc).__name__}).", retryable=True, ambiguous=sent
+            ) from exc
+        except httpx.TransportError as exc:
+            raise RemoteError(f"Could not reach {self.label}: {exc}", retryable=True) from exc
+        if response.status_code == 429:
+            raise RemoteError(
+                f"{self.label} is rate limiting requests (429).",
+                retryable=True,
+                status_code=429,
+                retry_after=_retry_after(response),
+            )
+        if response.status_code >= 500:
+            raise RemoteError(
+                f"{self.label} failed ({response.status_code}): {error_text(response)}",
+                retryable=True,
+                status_code=response.status_code,
+            )
+        if response.status_code >= 400:
+            raise RemoteError(error_text(response), retryable=False, status_code=response.status_code)
+        return response
+
+    def json(self, response: httpx.Response) -> Any:
+        """Decode a JSON body; a malformed one is a retryable failure with a clear message."""
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RemoteError(
+                f"{self.label} sent a malformed response (not JSON): {response.text[:200]!r}",
+                retryable=True,
+                status_code=response.status_code,
+            ) from exc
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def error_text(response: httpx.Response) -> str:
+    """The remote system's own error message, from the usual JSON shapes or the raw body."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return response.text[:500] or f"HTTP {response.status_code}"
+    if isinstance(body, dict):
+        for key in ("message", "error_description", "detail", "error", "errors", "title"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+            if isinstance(value, list) and value:
+                return "; ".join(str(v.get("message", v)) if isinstance(v, dict) else str(v) for v in value)
+            if isinstance(value, dict) and value.get("message"):
+                return str(value["message"])
+    return json.dumps(body, ensure_ascii=False)[:500]

@@ -1,0 +1,32 @@
+"""Connector kinds by name, for channels stored in the database."""
+
+from __future__ import annotations
+
+from connectors.base import ChannelConnector
+
+CHANNEL_CONNECTORS: dict[str, type[ChannelConnector]] = {}
+
+
+def register_channel(cls: type[ChannelConnector]) -> type[ChannelConnector]:
+    CHANNEL_CONNECTORS[cls.kind] = cls
+    return cls
+
+
+def channel_connector_class(kind: str) -> type[ChannelConnector]:
+    _load_builtin()
+    try:
+        return CHANNEL_CONNECTORS[kind]
+    except KeyError:
+        raise KeyError(f"No connector for channel kind “{kind}”.") from None
+
+
+def channel_kinds() -> dict[str, type[ChannelConnector]]:
+    _load_builtin()
+    return dict(CHANNEL_CONNECTORS)
+
+
+def _load_builtin() -> None:
+    # Importing the modules registers them.
+    import connectors.backmarket  # noqa: F401
+    import connectors.mall  # noqa: F401
+    import connectors.mirakl  # noqa: F401

@@ -1,0 +1,56 @@
+"""What every marketplace sandbox shares: state, a lock, faults and the `_control` interface.
+
+A sandbox is an emulator of one marketplace API. It keeps its own state in memory, enforces the
+real API's rules, and is driven by tests and the demo through documented `_control` routes:
+
+- `POST /sandbox/<system>/_control/orders`: one order in that system's own JSON format appears.
+- `POST /sandbox/<system>/_control/faults`: set error/latency/malformed/rate-limit behaviour.
+- `GET  /sandbox/<system>/_control/orders/<id>`: the marketplace's view of one order.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import random
+from typing import Any, ClassVar
+
+from litestar import Router
+from litestar.middleware import DefineMiddleware
+
+from connectors.sandbox.faults import FaultMiddleware, Faults
+
+
+class Sandbox(abc.ABC):
+    """One emulated marketplace. Subclasses add the API routes and the `_control` routes."""
+
+    name: ClassVar[str]
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.faults = Faults()
+        self.lock = asyncio.Lock()
+        self.rng = random.Random(seed)
+        #: Every applied mutating call: (operation, order id, details). Lets tests prove exactly-once.
+        self.operations: list[tuple[str, str, dict[str, Any]]] = []
+
+    @abc.abstractmethod
+    def route_handlers(self) -> list[Any]:
+        """API and `_control` handlers, relative to the sandbox mount point."""
+
+    @abc.abstractmethod
+    def generate_orders(self, count: int) -> list[str]:
+        """Create `count` realistic new orders (some invalid); return their ids."""
+
+    def record(self, operation: str, order_id: str, **details: Any) -> None:
+        self.operations.append((operation, order_id, details))
+
+    def operation_count(self, operation: str, order_id: str) -> int:
+        return sum(1 for op, oid, _ in self.operations if op == operation and oid == order_id)
+
+    def router(self) -> Router:
+        return Router(
+            path=f"/sandbox/{self.name}",
+            route_handlers=self.route_handlers(),
+            middleware=[DefineMiddleware(FaultMiddleware, faults=self.faults)],
+            include_in_schema=False,
+        )
