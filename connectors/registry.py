@@ -27,6 +27,6 @@ def channel_kinds() -> dict[str, type[ChannelConnector]]:
 
 def _load_builtin() -> None:
     # Importing the modules registers them.
-    import connectors.backmarket  # noqa: F401
-    import connectors.mall  # noqa: F401
+    import connectors.backmarket
+    import connectors.mall
     import connectors.mirakl  # noqa: F401
