@@ -69,6 +69,11 @@ class Channel(Table, tablename="channel"):
     active = Boolean(default=True)
     last_import_at = Timestamptz(null=True, default=None)
     last_import_result = Text(default="")
+    last_import_ok = Boolean(default=True)
+    #: Highest channel update time imported so far; the next poll starts a little before it.
+    import_cursor = Timestamptz(null=True, default=None)
+    import_lease_owner = Varchar(length=100, default="")
+    import_lease_until = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
 
 
@@ -211,6 +216,8 @@ class OutboxMessage(Table, tablename="outbox_message"):
     next_attempt_at = Timestamptz(index=True)
     lease_owner = Varchar(length=100, default="")
     lease_until = Timestamptz(null=True, default=None)
+    #: The last attempt may have reached the remote side (timeout after sending): check before resending.
+    ambiguous = Boolean(default=False)
     last_error = Text(default="")
     created_at = Timestamptz()
     done_at = Timestamptz(null=True, default=None)
@@ -225,6 +232,8 @@ class SyncIssue(Table, tablename="sync_issue"):
     outbox = ForeignKey(references=OutboxMessage, null=True, on_delete=OnDelete.set_null)
     operation = Varchar(length=32)
     remote_message = Text(default="")
+    #: What was received, when it could not be understood (for diagnosis and replay).
+    payload = Text(default="")
     at = Timestamptz(index=True)
     resolved_at = Timestamptz(null=True, default=None)
     retry_succeeded = Boolean(default=False)
