@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency, get_currency_precision, get_currency_symbol
 from jinja2 import pass_context
 
 from models.lifecycle import STATUS_LABELS, OrderStatus
@@ -21,12 +21,20 @@ def amount(minor: int, currency: str = "EUR") -> str:
     return str(Decimal(minor).scaleb(-precision).quantize(Decimal(1).scaleb(-precision)))
 
 
+# A currency shown by its letter code gets a (non-breaking) space: "CZK 39.90", not "CZK39.90".
+CODE_PATTERN = "¤\u00a0#,##0.00"
+
+
 def money(minor: int | None, currency: str = "EUR") -> str:
+    """Minor units with their currency, e.g. 3990 EUR → "€39.90", 3990 CZK → "CZK 39.90"."""
     if minor is None:
         return "—"
-    precision = get_currency_precision(currency or "EUR")
+    currency = currency or "EUR"
+    precision = get_currency_precision(currency)
     amount = Decimal(minor) / (Decimal(10) ** precision)
-    return format_currency(amount, currency or "EUR", locale=LOCALE)
+    symbol = get_currency_symbol(currency, locale=LOCALE)
+    pattern = CODE_PATTERN if symbol[-1:].isalpha() else None
+    return format_currency(amount, currency, format=pattern, locale=LOCALE)
 
 
 def _as_datetime(value: Any) -> dt.datetime | None:
