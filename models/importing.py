@@ -7,7 +7,9 @@ order is retried alone so one bad order never blocks the others.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +22,7 @@ from models.events import event_row
 from models.incoming import IncomingOrder
 from models.lifecycle import LineStatus, OrderStatus, PaymentMethod, PaymentStatus
 from models.search_terms import order_terms
-from models.tables import Event, Order, OrderLine, OrderSearchTerm, RawPayload, ReviewIssue
+from models.tables import Event, Order, OrderLine, OrderSearchTerm, OutboxMessage, RawPayload, ReviewIssue
 from models.validation import order_problems
 
 log = logging.getLogger(__name__)
@@ -217,7 +219,7 @@ async def _insert_new(channel: dict[str, Any], fresh: list[IncomingOrder], actor
         inserted_lines = await insert_chunked(line_rows, OrderLine.id, OrderLine.order, OrderLine.position)
         line_ids = {(row["order"], row["position"]): row["id"] for row in inserted_lines}
 
-    issues, events, terms, payloads = [], [], [], []
+    issues, events, terms, payloads, outbox = [], [], [], [], []
     for incoming, problems, (status, _) in zip(fresh, problems_by_order, states, strict=True):
         order_id = order_ids[incoming.channel_order_id]
         events.append(
@@ -231,6 +233,7 @@ async def _insert_new(channel: dict[str, Any], fresh: list[IncomingOrder], actor
         )
         if status == OrderStatus.AWAITING_FULFILLMENT and incoming.needs_acceptance:
             events.append(event_row(order_id, "accepted", "Accepted automatically (auto-accept is on)", actor))
+            outbox.append(_auto_accept_message(channel, incoming, order_id, stamp))
         for problem in problems:
             line_id = line_ids.get((order_id, problem.line_position)) if problem.line_position else None
             issues.append(
@@ -266,5 +269,25 @@ async def _insert_new(channel: dict[str, Any], fresh: list[IncomingOrder], actor
         result.created += 1
         if problems:
             result.needs_review += 1
-    for table_rows in (issues, events, terms, payloads):
+    for table_rows in (issues, events, terms, payloads, outbox):
         await insert_chunked(table_rows)
+
+
+def _auto_accept_message(
+    channel: dict[str, Any], incoming: IncomingOrder, order_id: int, stamp: dt.datetime
+) -> OutboxMessage:
+    """The marketplace still waits for an answer: queue the acceptance exactly as `accept_order` does."""
+    decisions = [
+        {"line_id": line.channel_line_id, "sku": line.sku.strip(), "accepted": True} for line in incoming.lines
+    ]
+    return OutboxMessage(
+        target_kind="channel",
+        target_id=channel["id"],
+        order=order_id,
+        action="accept",
+        idempotency_key=f"channel:{channel['id']}:{incoming.channel_order_id}:accept",
+        payload=json.dumps({"channel_order_id": incoming.channel_order_id, "lines": decisions}, ensure_ascii=False),
+        state="pending",
+        next_attempt_at=stamp,
+        created_at=stamp,
+    )
