@@ -1,0 +1,73 @@
+"""Helpers shared by the integration tests: table snapshots and direct look-ups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models import db
+from models.tables import (
+    Event,
+    Order,
+    OrderLine,
+    OrderSearchTerm,
+    OrderStatusCount,
+    OutboxMessage,
+    RawPayload,
+    ReviewIssue,
+    Shipment,
+    ShipmentLine,
+)
+
+COUNTED_TABLES = (Order, OrderLine, Event, RawPayload, ReviewIssue, OrderSearchTerm, OutboxMessage, Shipment)
+
+
+async def table_counts() -> dict[str, int]:
+    return {table._meta.tablename: await table.count() for table in COUNTED_TABLES}
+
+
+async def order_row(order_id: int) -> dict[str, Any]:
+    row = await Order.select().where(Order.id == order_id).first()
+    assert row is not None
+    return row
+
+
+async def order_lines(order_id: int) -> list[dict[str, Any]]:
+    return await OrderLine.select().where(OrderLine.order == order_id).order_by(OrderLine.position)
+
+
+async def order_events(order_id: int) -> list[dict[str, Any]]:
+    return await Event.select().where(Event.order == order_id).order_by(Event.id)
+
+
+async def event_kinds(order_id: int) -> list[str]:
+    return [e["kind"] for e in await order_events(order_id)]
+
+
+async def open_issue_codes(order_id: int) -> list[str]:
+    rows = (
+        await ReviewIssue.select(ReviewIssue.code)
+        .where((ReviewIssue.order == order_id) & ReviewIssue.resolved_at.is_null())
+        .order_by(ReviewIssue.id)
+    )
+    return [r["code"] for r in rows]
+
+
+async def outbox_for(order_id: int) -> list[dict[str, Any]]:
+    return await OutboxMessage.select().where(OutboxMessage.order == order_id).order_by(OutboxMessage.id)
+
+
+async def shipped_quantity(line_id: int) -> int:
+    rows = await ShipmentLine.select(ShipmentLine.quantity).where(ShipmentLine.order_line == line_id)
+    return sum(r["quantity"] for r in rows)
+
+
+async def counters_match_orders() -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int]]:
+    """(trigger-maintained counters without zero rows, counts from scanning orders)."""
+    counters = {
+        (r["channel_id"], r["status"]): int(r["n"]) for r in await OrderStatusCount.select() if int(r["n"]) != 0
+    }
+    scanned = {
+        (r["channel"], r["status"]): int(r["n"])
+        for r in await db.fetch("SELECT channel, status, COUNT(*) AS n FROM orders GROUP BY channel, status")
+    }
+    return counters, scanned
