@@ -30,3 +30,11 @@ def _load_builtin() -> None:
     import connectors.backmarket
     import connectors.mall
     import connectors.mirakl  # noqa: F401
+
+
+#: The credential fields each channel kind needs, as (key, label) pairs, for the channel form.
+CREDENTIAL_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "mirakl": (("api_key", "API key"),),
+    "backmarket": (("token", "API token"),),
+    "mall": (("client_id", "Client ID"),),
+}

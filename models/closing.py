@@ -8,7 +8,7 @@ from models.actors import Actor
 from models.clock import now
 from models.errors import DomainError, FieldErrors
 from models.lifecycle import LineStatus, OrderStatus, PaymentStatus
-from models.order_change import change_order
+from models.order_change import OrderChange, change_order
 
 
 async def mark_delivered(
@@ -26,6 +26,7 @@ async def mark_delivered(
             raise FieldErrors({"delivered_at": "The delivery date cannot be before the order shipped."})
         change.set(delivered_at=delivered_on)
         change.event("delivered", f"Marked as delivered on {delivered_on.date().isoformat()}")
+        _notify_channel(change, "delivered", {"delivered_at": delivered_on.isoformat()})
 
 
 async def mark_returned(order_id: int, actor: Actor, note: str = "", expected_version: int | None = None) -> None:
@@ -43,6 +44,17 @@ async def cancel_order(order_id: int, actor: Actor, reason: str = "", expected_v
                 line["status"] = LineStatus.CANCELLED.value
                 change.line_updates[line["id"]] = {"status": line["status"]}
         await change.resolve_issues(note="order cancelled")
+
+
+def _notify_channel(change: OrderChange, action: str, payload: dict) -> None:
+    order = change.order
+    change.send(
+        "channel",
+        order["channel"],
+        action,
+        f"channel:{order['channel']}:{order['channel_order_id']}:{action}",
+        {"channel_order_id": order["channel_order_id"], **payload},
+    )
 
 
 async def mark_paid(order_id: int, actor: Actor, expected_version: int | None = None) -> None:

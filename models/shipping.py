@@ -9,7 +9,7 @@ from models.actors import Actor
 from models.clock import now
 from models.errors import DomainError, FieldErrors
 from models.lifecycle import LineStatus, OrderStatus, check_transition, shipping_status
-from models.order_change import change_order
+from models.order_change import OrderChange, change_order
 from models.search_terms import identifier_terms
 from models.tables import Carrier, OrderSearchTerm, Shipment, ShipmentLine
 
@@ -97,6 +97,38 @@ async def add_shipment(
         target = shipping_status(change.line_states(shipped))
         if target is not None:
             change.move_to(target)
+        _queue_channel_shipping(change, shipment_id, carrier, tracking_number, url, quantities)
         if change.status == OrderStatus.SHIPPED and not change.order.get("shipped_at"):
             change.set(shipped_at=stamp)
         return shipment_id
+
+
+def _queue_channel_shipping(
+    change: OrderChange,
+    shipment_id: int,
+    carrier: dict | None,
+    tracking_number: str,
+    tracking_url: str,
+    quantities: dict[int, int],
+) -> None:
+    """Tell the channel about the parcel, and that the order shipped once everything has."""
+    order = change.order
+    key = f"channel:{order['channel']}:{order['channel_order_id']}"
+    if tracking_number:
+        change.send(
+            "channel",
+            order["channel"],
+            "tracking",
+            f"{key}:tracking:{shipment_id}",
+            {
+                "channel_order_id": order["channel_order_id"],
+                "carrier_code": carrier["code"] if carrier else "",
+                "carrier_name": carrier["name"] if carrier else "",
+                "tracking_number": tracking_number,
+                "tracking_url": tracking_url,
+                "lines": {change.line(lid)["channel_line_id"]: q for lid, q in quantities.items()},
+                "skus": {change.line(lid)["sku"]: q for lid, q in quantities.items()},
+            },
+        )
+    if change.status == OrderStatus.SHIPPED:
+        change.send("channel", order["channel"], "ship", f"{key}:ship", {"channel_order_id": order["channel_order_id"]})

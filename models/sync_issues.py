@@ -28,3 +28,58 @@ async def recent_issues(integration_kind: str, integration_id: int) -> list[dict
         .order_by(SyncIssue.at, ascending=False)
         .limit(PER_INTEGRATION)
     )
+
+
+async def record_issue(
+    integration_kind: str,
+    integration_id: int,
+    operation: str,
+    message: str,
+    *,
+    order_id: int | None = None,
+    outbox_id: int | None = None,
+    payload: str = "",
+) -> None:
+    """Record a failed exchange. A repeated failure of the same outbox message updates its issue."""
+    if outbox_id is not None:
+        existing = await SyncIssue.select(SyncIssue.id).where(
+            (SyncIssue.outbox == outbox_id) & SyncIssue.resolved_at.is_null()
+        ).first()
+        if existing:
+            await SyncIssue.update({SyncIssue.remote_message: message[:4000], SyncIssue.at: now()}).where(
+                SyncIssue.id == existing["id"]
+            )
+            return
+    await SyncIssue.insert(
+        SyncIssue(
+            integration_kind=integration_kind,
+            integration_id=integration_id,
+            order=order_id,
+            outbox=outbox_id,
+            operation=operation,
+            remote_message=message[:4000],
+            payload=payload[:100_000],
+            at=now(),
+        )
+    )
+
+
+async def resolve_outbox_issue(outbox_id: int, retry_succeeded: bool = True) -> None:
+    await SyncIssue.update({SyncIssue.resolved_at: now(), SyncIssue.retry_succeeded: retry_succeeded}).where(
+        (SyncIssue.outbox == outbox_id) & SyncIssue.resolved_at.is_null()
+    )
+
+
+async def resolve_import_issues(channel_id: int) -> None:
+    """A successful import run clears the fetch failures before it (not per-order rejects)."""
+    await SyncIssue.update({SyncIssue.resolved_at: now(), SyncIssue.retry_succeeded: True}).where(
+        (SyncIssue.integration_kind == "channel")
+        & (SyncIssue.integration_id == channel_id)
+        & (SyncIssue.operation == "order_import")
+        & (SyncIssue.payload == "")
+        & SyncIssue.resolved_at.is_null()
+    )
+
+
+async def get_issue(issue_id: int) -> dict[str, Any] | None:
+    return await SyncIssue.select().where(SyncIssue.id == issue_id).first()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from litestar.testing import AsyncTestClient
 
-from models import db
+from models import credentials, db
 from models.actors import Actor
 from models.clock import now
 from models.importing import import_orders
@@ -52,6 +52,7 @@ async def database_url(template_url: str, tmp_path: Path) -> AsyncIterator[str]:
     else:
         url = databases.sqlite_copy(template_url, tmp_path / "waybill.sqlite3")
     db.bind(db.engine_for(url))
+    credentials.configure("test-secret-key")
     await db.start_pool(max_size=25)
     yield url
     await db.close_pool()

@@ -28,7 +28,8 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from models import db
+from jobs.http import close_http_client
+from models import credentials, db
 from models.errors import Conflict, DomainError, NotFound
 from web.auth import PUBLIC_PATHS, WaybillAuthMiddleware
 from web.formatting import FILTERS
@@ -85,7 +86,11 @@ def handle_forbidden(request: Request, exc: PermissionDeniedException) -> Respon
 
 
 def handle_not_found(request: Request, exc: Exception) -> Response:
-    message = exc.message if isinstance(exc, NotFound) else "There is nothing at this address."
+    message = "There is nothing at this address."
+    if isinstance(exc, NotFound):
+        message = exc.message
+    elif isinstance(exc, NotFoundException) and exc.detail and exc.detail != "Not Found":
+        message = exc.detail  # a handler's own explanation, e.g. "Order 42 does not exist."
     return _error_page(request, 404, "Not found", message)
 
 
@@ -120,6 +125,7 @@ def create_app(
 
     settings = settings or Settings.from_env()
     secret = settings.secret_key or "waybill-development-secret-key-not-for-production"
+    credentials.configure(secret)
 
     @contextlib.asynccontextmanager
     async def database_lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -129,6 +135,7 @@ def create_app(
         try:
             yield
         finally:
+            await close_http_client()
             await db.close_pool()
 
     session_config = CookieBackendConfig(

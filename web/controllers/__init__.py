@@ -1,8 +1,9 @@
 """Route handlers, one module per area of the dashboard."""
 
 from web.controllers.api import ApiOrdersController
+from web.controllers.channels import ChannelsController
 from web.controllers.health import healthz
-from web.controllers.integrations import ChannelsController, ConnectionIssuesController, SuppliersController
+from web.controllers.integrations import ConnectionIssuesController, SuppliersController
 from web.controllers.login import LoginController
 from web.controllers.orders import OrdersController
 from web.controllers.settings import SettingsController

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get
-from litestar.response import Template
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect, Template
 
-from models.integrations import channel_overview, connection_issue_groups, supplier_overview
-from web.pages import render
-
-
-class ChannelsController(Controller):
-    path = "/channels"
-    include_in_schema = False
-
-    @get("/")
-    async def channels(self, request: Request) -> Template:
-        return await render(request, "channels/list.html", nav="channels", channels=await channel_overview())
+from jobs.dispatcher import dispatch_due
+from jobs.http import http_client
+from jobs.importer import sync_channel
+from models.integrations import connection_issue_groups, supplier_overview
+from models.outbox import retry_message
+from models.sync_issues import get_issue
+from web.auth import require_operator
+from web.pages import fragment, is_htmx, render
 
 
 class SuppliersController(Controller):
@@ -36,3 +34,20 @@ class ConnectionIssuesController(Controller):
         return await render(
             request, "connection_issues.html", nav="connection_issues", groups=await connection_issue_groups()
         )
+
+    @post("/{issue_id:int}/retry", guards=[require_operator])
+    async def retry(self, request: Request, issue_id: int) -> Template | Redirect:
+        """Send the failed message again now (or re-run the import) and show how it went."""
+        issue = await get_issue(issue_id)
+        if issue is None:
+            raise NotFoundException(f"Connection issue {issue_id} does not exist.")
+        if issue["outbox"]:
+            await retry_message(issue["outbox"])
+            await dispatch_due(http_client())
+        elif issue["operation"] == "order_import" and issue["integration_kind"] == "channel":
+            await sync_channel(issue["integration_id"], http_client())
+        issue = await get_issue(issue_id)
+        if not is_htmx(request):
+            return Redirect("/connection-issues")
+        message = "" if issue["resolved_at"] else "Still failing: " + issue["remote_message"]
+        return await fragment(request, "_connection_issue_row.html", i=issue, retry_message=message)

@@ -1,0 +1,124 @@
+"""The outbox dispatcher: deliver queued messages to channels, exactly once.
+
+Each message is leased before sending. After a failure that may have reached the channel (a
+timeout, a 5xx, a malformed answer) the channel's state is read before anything is sent again, so a
+retry never applies a change twice. A step the channel does not accept in its current state is
+refused before sending, with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any
+
+import httpx
+
+from connectors.base import ChannelConnector, LineDecision, RemoteError, TrackingInfo
+from jobs.connections import channel_connector
+from jobs.importer import INSTANCE_ID
+from models.outbox import claim_due, give_up, mark_done, schedule_retry
+from models.tables import Channel, Order
+
+log = logging.getLogger(__name__)
+
+#: Actions whose effect shows in the channel's order state; re-sending the others is harmless.
+STATE_CHANGING = frozenset({"accept", "ship", "cancel", "delivered"})
+
+
+async def dispatch_due(client: httpx.AsyncClient, owner: str = INSTANCE_ID, limit: int = 20) -> int:
+    """Deliver up to `limit` due channel messages; returns how many were attempted."""
+    messages = await claim_due(owner, limit, target_kind="channel")
+    for message in messages:
+        try:
+            await deliver(message, client, owner)
+        except Exception as exc:  # never lose the lease silently: record and retry later
+            log.exception("delivering outbox message %s failed", message["id"])
+            await schedule_retry(message, owner, f"Unexpected error: {type(exc).__name__}: {exc}", ambiguous=True)
+    return len(messages)
+
+
+def already_applied(connector: ChannelConnector, action: str, channel_state: str) -> bool:
+    """The channel's state shows the step has happened (or can no longer happen)."""
+    if action not in STATE_CHANGING or not channel_state:
+        return False
+    waiting_states = connector.pairing.actions.get(action, frozenset())
+    return channel_state not in waiting_states
+
+
+async def deliver(message: dict[str, Any], client: httpx.AsyncClient, owner: str) -> None:
+    channel = await Channel.select().where(Channel.id == message["target_id"]).first()
+    order = await Order.select(Order.channel_order_id, Order.channel_status).where(Order.id == message["order"]).first()
+    if channel is None or order is None:
+        await give_up(message, owner, "The channel or order no longer exists.")
+        return
+    connector = channel_connector(channel, client)
+    action = message["action"]
+    payload = json.loads(message["payload"]) if isinstance(message["payload"], str) else message["payload"]
+    channel_order_id = order["channel_order_id"]
+    try:
+        if message["ambiguous"]:
+            state = await connector.fetch_order_state(channel_order_id)
+            if already_applied(connector, action, state):
+                await mark_done(message, owner, channel_state=state)
+                return
+        elif order["channel_status"] and not connector.pairing.allows(action, order["channel_status"]):
+            if already_applied(connector, action, order["channel_status"]):
+                await mark_done(message, owner)
+                return
+            await give_up(message, owner, connector.pairing.refusal(action, order["channel_status"]))
+            return
+        await send(connector, action, channel_order_id, payload)
+    except RemoteError as exc:
+        if exc.retryable:
+            # Anything but a refusal at the door (429, no connection) may have been applied.
+            ambiguous = exc.ambiguous or exc.status_code not in (429, None)
+            await schedule_retry(message, owner, exc.message, ambiguous=ambiguous, retry_after=exc.retry_after)
+        else:
+            await give_up(message, owner, f"{connector.label} refused: {exc.message}")
+        return
+    await mark_done(message, owner, channel_state=await confirmed_state(connector, channel_order_id))
+
+
+async def send(connector: ChannelConnector, action: str, channel_order_id: str, payload: dict[str, Any]) -> None:
+    if action == "accept":
+        decisions = [
+            LineDecision(
+                channel_line_id=str(line.get("line_id", "")),
+                sku=str(line.get("sku", "")),
+                accepted=bool(line.get("accepted")),
+                quantity=int(line.get("quantity") or 0),
+                reason=str(line.get("reason", "")),
+            )
+            for line in payload.get("lines", [])
+        ]
+        await connector.accept(channel_order_id, decisions)
+    elif action == "tracking":
+        await connector.push_tracking(
+            channel_order_id,
+            TrackingInfo(
+                carrier_code=payload.get("carrier_code", ""),
+                carrier_name=payload.get("carrier_name", ""),
+                tracking_number=payload.get("tracking_number", ""),
+                tracking_url=payload.get("tracking_url", ""),
+                lines=payload.get("lines", {}),
+                skus=payload.get("skus", {}),
+            ),
+        )
+    elif action == "ship":
+        await connector.ship(channel_order_id)
+    elif action == "cancel":
+        await connector.cancel(channel_order_id, payload.get("reason", ""))
+    elif action == "delivered":
+        await connector.mark_delivered(channel_order_id, dt.datetime.fromisoformat(payload["delivered_at"]))
+    else:
+        raise RemoteError(f"Unknown outbox action “{action}”.", retryable=False)
+
+
+async def confirmed_state(connector: ChannelConnector, channel_order_id: str) -> str | None:
+    """The channel's state after our change, or None if it cannot be read now (kept for the next poll)."""
+    try:
+        return await connector.fetch_order_state(channel_order_id)
+    except RemoteError:
+        return None

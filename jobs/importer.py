@@ -1,0 +1,68 @@
+"""The import job: poll one channel for changed orders and import them idempotently."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+
+import httpx
+
+from connectors.base import RemoteError
+from jobs.connections import channel_connector
+from models.channel_status import follow_channel_states
+from models.import_runs import claim_import, finish_import, poll_start, renew_import
+from models.importing import ImportResult, import_orders
+from models.sync_issues import record_issue, resolve_import_issues
+
+log = logging.getLogger(__name__)
+
+INSTANCE_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class ImportRun:
+    ok: bool
+    summary: str
+    result: ImportResult
+
+
+async def sync_channel(channel_id: int, client: httpx.AsyncClient, owner: str = INSTANCE_ID) -> ImportRun:
+    """Fetch changed orders from the channel and import them; failures become connection issues."""
+    channel = await claim_import(channel_id, owner)
+    if channel is None:
+        return ImportRun(False, "Another Waybill instance is importing this channel right now.", ImportResult())
+    result = ImportResult()
+    cursor = channel["import_cursor"]
+    ok, error = True, ""
+    try:
+        connector = channel_connector(channel, client)
+        async for page in connector.fetch_orders(poll_start(channel)):
+            result.merge(await import_orders(channel, page.orders))
+            await follow_channel_states(channel, page.orders, connector.pairing.to_internal)
+            for reject in page.rejects:
+                await record_issue(
+                    "channel",
+                    channel_id,
+                    "order_import",
+                    f"Order {reject.channel_order_id or '(no id)'} could not be read: {reject.message}",
+                    payload=reject.raw,
+                )
+            if page.max_updated_at and (cursor is None or page.max_updated_at > cursor):
+                cursor = page.max_updated_at
+            await renew_import(channel_id, owner)
+    except RemoteError as exc:
+        ok, error = False, exc.message
+        await record_issue("channel", channel_id, "order_import", exc.message)
+    except Exception as exc:  # a connector bug must not kill the scheduler; it is shown, not hidden
+        log.exception("import from channel %s failed", channel_id)
+        ok, error = False, f"Unexpected error while importing: {type(exc).__name__}: {exc}"
+        await record_issue("channel", channel_id, "order_import", error)
+    for order_id, message in result.failed:
+        await record_issue("channel", channel_id, "order_import", f"Order {order_id} could not be stored: {message}")
+    summary = result.summary() if ok else f"Failed: {error} ({result.summary()} before the failure)"
+    await finish_import(channel_id, owner, ok=ok, summary=summary, cursor=cursor)
+    if ok:
+        await resolve_import_issues(channel_id)
+    return ImportRun(ok, summary, result)

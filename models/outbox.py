@@ -1,0 +1,172 @@
+"""The outbox: messages to channels and suppliers, claimed with leases and retried with backoff.
+
+Messages are written in the same transaction as the change they announce. Any number of
+instances may deliver them: a message is claimed by setting a lease (with `FOR UPDATE SKIP LOCKED`
+on PostgreSQL), so two instances never send the same message at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Any
+
+from models import db
+from models.actors import Actor
+from models.clock import now
+from models.order_change import change_order
+from models.sync_issues import record_issue, resolve_outbox_issue
+from models.tables import Order, OutboxMessage
+
+LEASE = dt.timedelta(seconds=90)
+MAX_ATTEMPTS = 8
+BASE_DELAY_S = 5.0
+MAX_DELAY_S = 1800.0
+
+PENDING, DONE, FAILED, GAVE_UP = "pending", "done", "failed", "gave_up"
+
+OPERATION_NAMES = {
+    "accept": "accept",
+    "tracking": "tracking_update",
+    "ship": "ship",
+    "cancel": "cancel",
+    "delivered": "delivered",
+    "stock": "stock_update",
+}
+
+
+def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
+    """Exponential backoff with jitter: about 5 s, 10 s, 20 s … capped at 30 minutes."""
+    rng = rng or random.Random()
+    base = min(MAX_DELAY_S, BASE_DELAY_S * (2 ** max(attempts - 1, 0)))
+    return base * rng.uniform(0.5, 1.5)
+
+
+async def claim_due(owner: str, limit: int = 20, target_kind: str | None = None) -> list[dict[str, Any]]:
+    """Lease up to `limit` due messages for `owner`; nobody else gets them until the lease ends."""
+    stamp = now()
+    kind_clause = "AND m.target_kind = {} " if target_kind else ""
+    kind_args = [target_kind] if target_kind else []
+    lock = "" if db.is_sqlite() else " FOR UPDATE SKIP LOCKED"
+    # Messages about one order go out in the order they were written (tracking before ship).
+    inner = (
+        "SELECT m.id FROM outbox_message m WHERE m.state = {} AND m.next_attempt_at <= {} "
+        f"AND (m.lease_until IS NULL OR m.lease_until < {{}}) {kind_clause}"
+        "AND NOT EXISTS (SELECT 1 FROM outbox_message e WHERE e.\"order\" = m.\"order\" "
+        "AND e.id < m.id AND e.state = 'pending') "
+        f"ORDER BY m.next_attempt_at, m.id LIMIT {{}}{lock}"
+    )
+    sql = f"UPDATE outbox_message SET lease_owner = {{}}, lease_until = {{}} WHERE id IN ({inner}) RETURNING *"
+    async with db.transaction():
+        rows = await db.fetch(sql, owner, stamp + LEASE, PENDING, stamp, stamp, *kind_args, limit)
+    rows.sort(key=lambda r: (r["order"] or 0, r["id"]))
+    return rows
+
+
+async def mark_done(message: dict[str, Any], owner: str, channel_state: str | None = None) -> None:
+    async with db.transaction():
+        updated = (
+            await OutboxMessage.update(
+                {
+                    OutboxMessage.state: DONE,
+                    OutboxMessage.done_at: now(),
+                    OutboxMessage.lease_until: None,
+                    OutboxMessage.ambiguous: False,
+                    OutboxMessage.attempts: OutboxMessage.attempts + 1,
+                }
+            )
+            .where((OutboxMessage.id == message["id"]) & (OutboxMessage.lease_owner == owner))
+            .returning(OutboxMessage.id)
+        )
+        if not updated:
+            return
+        if channel_state is not None and message["order"]:
+            await Order.update({Order.channel_status: channel_state, Order.channel_status_confirmed_at: now()}).where(
+                Order.id == message["order"]
+            )
+        await resolve_outbox_issue(message["id"], retry_succeeded=True)
+
+
+async def schedule_retry(
+    message: dict[str, Any], owner: str, error: str, *, ambiguous: bool, retry_after: float | None = None
+) -> bool:
+    """Record a retryable failure. Returns False when the message has now given up."""
+    attempts = message["attempts"] + 1
+    if attempts >= MAX_ATTEMPTS:
+        await give_up(message, owner, f"Gave up after {attempts} attempts: {error}", GAVE_UP)
+        return False
+    delay = max(backoff_delay(attempts), retry_after or 0.0)
+    await OutboxMessage.update(
+        {
+            OutboxMessage.attempts: attempts,
+            OutboxMessage.next_attempt_at: now() + dt.timedelta(seconds=delay),
+            OutboxMessage.lease_until: None,
+            OutboxMessage.last_error: error[:4000],
+            OutboxMessage.ambiguous: bool(message.get("ambiguous")) or ambiguous,
+        }
+    ).where((OutboxMessage.id == message["id"]) & (OutboxMessage.lease_owner == owner))
+    await record_issue(
+        message["target_kind"],
+        message["target_id"],
+        OPERATION_NAMES.get(message["action"], message["action"]),
+        error,
+        order_id=message["order"],
+        outbox_id=message["id"],
+    )
+    return True
+
+
+async def give_up(message: dict[str, Any], owner: str, error: str, state: str = FAILED) -> None:
+    """Stop retrying: record the connection issue and flag the order for a human."""
+    async with db.transaction():
+        updated = (
+            await OutboxMessage.update(
+                {
+                    OutboxMessage.state: state,
+                    OutboxMessage.lease_until: None,
+                    OutboxMessage.last_error: error[:4000],
+                    OutboxMessage.attempts: OutboxMessage.attempts + 1,
+                }
+            )
+            .where((OutboxMessage.id == message["id"]) & (OutboxMessage.lease_owner == owner))
+            .returning(OutboxMessage.id)
+        )
+        if not updated:
+            return
+        await record_issue(
+            message["target_kind"],
+            message["target_id"],
+            OPERATION_NAMES.get(message["action"], message["action"]),
+            error,
+            order_id=message["order"],
+            outbox_id=message["id"],
+        )
+        if message["order"]:
+            async with change_order(message["order"], Actor("job", "outbox")) as change:
+                change.open_issue(
+                    "channel_sync_failed" if message["target_kind"] == "channel" else "supplier_sync_failed",
+                    f"Could not {message['action']} at the {message['target_kind']}: {error} "
+                    "Fix the cause, then use Retry on the Connection issues page.",
+                    source=message["target_kind"],
+                )
+
+
+async def retry_message(message_id: int) -> bool:
+    """Send a failed or waiting message again now (the Retry button)."""
+    updated = (
+        await OutboxMessage.update(
+            {
+                OutboxMessage.state: PENDING,
+                OutboxMessage.attempts: 0,
+                OutboxMessage.next_attempt_at: now(),
+                OutboxMessage.lease_until: None,
+            }
+        )
+        .where((OutboxMessage.id == message_id) & (OutboxMessage.state != DONE))
+        .returning(OutboxMessage.id)
+    )
+    return bool(updated)
+
+
+async def pending_count() -> int:
+    return await OutboxMessage.count().where(OutboxMessage.state == PENDING)
