@@ -18,6 +18,7 @@ from models.clock import now
 from models.errors import Conflict, NotFound
 from models.events import event_row
 from models.lifecycle import (
+    FINAL_STATUSES,
     LineState,
     LineStatus,
     OrderStatus,
@@ -85,10 +86,14 @@ class OrderChange:
         self._events.append(event_row(self.id, kind, message, self.actor, line_id, details))
 
     def move_to(self, target: OrderStatus, note: str = "") -> None:
-        """Change status if the lifecycle allows it; otherwise raise `TransitionRefused`."""
+        """Change status if the lifecycle allows it; otherwise raise `TransitionRefused`.
+
+        Staying in the same status is a no-op, except for a final status: "mark as delivered" on a
+        delivered order is refused rather than allowed to rewrite the order's final state.
+        """
         target = OrderStatus(target)
         current = self.status
-        if current == target:
+        if current == target and current not in FINAL_STATUSES:
             return
         check_transition(current, target)
         fields: dict[str, Any] = {"status": target.value}
