@@ -30,6 +30,11 @@ class Faults:
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Faults:
+        # Litestar deep-copies a Router (and its middleware kwargs) when it is registered; the
+        # middleware must keep the very settings `_control/faults` changes, so never copy them.
+        return self
+
     def update(self, values: dict[str, Any]) -> list[str]:
         """Apply settings from a control request; return messages for values that were refused."""
         problems = []
