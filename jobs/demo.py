@@ -1,23 +1,24 @@
-"""Demo mode: a login, sample channels and suppliers, a backlog spread over every status, and a
-steady flow of new orders through the same import operation the channel connectors use."""
+"""Demo mode: a login, channels on the marketplace sandboxes, suppliers, a backlog spread over every
+status, and a steady flow of new marketplace orders that the import jobs fetch over HTTP."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import random
-from itertools import count
 
+import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from litestar import Litestar
 
-from connectors.sandbox.fake_orders import fake_order
-from models import db
+from connectors.sandbox.common import Sandbox
+from jobs.importer import sync_channel
+from models import credentials, db
 from models.acceptance import accept_order, reject_order
 from models.actors import Actor
 from models.clock import now
 from models.closing import cancel_order, mark_delivered, mark_returned, mark_sent_to_supplier
 from models.errors import DomainError
-from models.importing import import_orders
 from models.lifecycle import LineStatus, OrderStatus
 from models.shipping import add_shipment
 from models.tables import Carrier, Channel, Order, OrderLine, Supplier, SupplierOrder, User
@@ -27,10 +28,11 @@ log = logging.getLogger(__name__)
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"
+#: (name, kind, sandbox, currency, credentials) — each polls its sandbox over HTTP.
 DEMO_CHANNELS = [
-    ("Demo Mirakl marketplace", "demo", "EUR"),
-    ("Demo Back Market", "demo", "EUR"),
-    ("Demo MALL", "demo", "CZK"),
+    ("Mirakl marketplace (sandbox)", "mirakl", "mirakl", "EUR", {"api_key": "sandbox-mirakl-key"}),
+    ("Back Market (sandbox)", "backmarket", "backmarket", "EUR", {"token": "sandbox-backmarket-token"}),
+    ("MALL (sandbox)", "mall", "mall", "CZK", {"client_id": "sandbox-mall-client"}),
 ]
 DEMO_SUPPLIERS = [("BigBuy (demo)", "demo", True, 45_000), ("ShipBob (demo)", "demo", False, None)]
 DEMO_CARRIERS = [
@@ -41,7 +43,6 @@ DEMO_CARRIERS = [
     ("DPD", "DPD", "https://tracking.dpd.de/status/en_US/parcel/{tracking}", ""),
 ]
 ACTOR = Actor.job("demo")
-_sequence = count(1)
 
 
 async def ensure_demo_login() -> None:
@@ -50,11 +51,21 @@ async def ensure_demo_login() -> None:
         await create_user(DEMO_USERNAME, DEMO_PASSWORD, "admin", "demo@example.com", min_length=4)
 
 
-async def ensure_demo_world() -> None:
+async def ensure_demo_world(base_url: str) -> None:
     stamp = now()
-    for name, kind, currency in DEMO_CHANNELS:
+    for name, kind, sandbox, currency, creds in DEMO_CHANNELS:
         if not await Channel.exists().where(Channel.name == name):
-            await Channel.insert(Channel(name=name, kind=kind, currency=currency, poll_interval_s=10, created_at=stamp))
+            await Channel.insert(
+                Channel(
+                    name=name,
+                    kind=kind,
+                    base_url=f"{base_url}/sandbox/{sandbox}",
+                    credentials=credentials.encrypt(creds),
+                    currency=currency,
+                    poll_interval_s=10,
+                    created_at=stamp,
+                )
+            )
     for name, kind, prepaid, balance in DEMO_SUPPLIERS:
         if not await Supplier.exists().where(Supplier.name == name):
             await Supplier.insert(
@@ -75,19 +86,31 @@ async def ensure_demo_world() -> None:
 
 
 async def _channels() -> list[dict]:
-    return await Channel.select().where(Channel.kind == "demo").order_by(Channel.id)
+    kinds = [kind for _, kind, _, _, _ in DEMO_CHANNELS]
+    return await Channel.select().where(Channel.kind.is_in(kinds)).order_by(Channel.id)
 
 
-async def import_demo_orders(rng: random.Random, n: int, spread: dt.timedelta) -> None:
-    channels = await _channels()
-    for _ in range(n):
-        channel = rng.choice(channels)
-        prefix = {"EUR": "MK", "CZK": "ML"}.get(channel["currency"], "WB")
-        order_id = f"{prefix}-{now():%y%m%d}-{rng.randint(10000, 99999)}-{next(_sequence)}"
-        placed = now() - dt.timedelta(seconds=rng.uniform(0, spread.total_seconds()))
-        await import_orders(
-            channel, [fake_order(rng, order_id, placed, channel["currency"])], Actor.channel(channel["name"])
-        )
+def _sandbox_name(channel: dict) -> str:
+    return channel["base_url"].rstrip("/").rsplit("/", 1)[-1]
+
+
+class DemoMarketplaces:
+    """The demo's sandboxes and a client that reaches them (in-process before the server runs)."""
+
+    def __init__(self, sandboxes: dict[str, Sandbox], client: httpx.AsyncClient) -> None:
+        self.sandboxes = sandboxes
+        self.client = client
+
+    async def new_orders(self, rng: random.Random, n: int) -> None:
+        """New orders appear on random marketplaces and are imported through their APIs."""
+        channels = await _channels()
+        touched: set[int] = set()
+        for _ in range(n):
+            channel = rng.choice(channels)
+            self.sandboxes[_sandbox_name(channel)].generate_orders(1)
+            touched.add(channel["id"])
+        for channel_id in touched:
+            await sync_channel(channel_id, self.client)
 
 
 async def _tracking(rng: random.Random) -> tuple[int, str]:
@@ -145,12 +168,12 @@ async def advance(order_id: int, rng: random.Random) -> None:
             await mark_delivered(order_id, now(), ACTOR)
 
 
-async def seed_backlog(seed: int = 7) -> None:
+async def seed_backlog(market: DemoMarketplaces, seed: int = 7) -> None:
     """A backlog so every dashboard tab has orders as soon as the demo starts."""
     if await Order.count() > 0:
         return
     rng = random.Random(seed)
-    await import_demo_orders(rng, 90, dt.timedelta(days=12))
+    await market.new_orders(rng, 90)
     rows = await Order.select(Order.id, Order.status).order_by(Order.placed_at)
     candidates = [r["id"] for r in rows if r["status"] == OrderStatus.AWAITING_ACCEPTANCE]
     # Oldest orders have moved furthest: 0–4 steps along the lifecycle.
@@ -161,10 +184,10 @@ async def seed_backlog(seed: int = 7) -> None:
                 await advance(order_id, rng)
             except DomainError:
                 break
-    await _guarantee_every_tab(rng)
+    await _guarantee_every_tab(market, rng)
 
 
-async def _guarantee_every_tab(rng: random.Random) -> None:
+async def _guarantee_every_tab(market: DemoMarketplaces, rng: random.Random) -> None:
     """Top up any tab the random walk left empty."""
     for status in (
         OrderStatus.CANCELLED,
@@ -177,7 +200,7 @@ async def _guarantee_every_tab(rng: random.Random) -> None:
     ):
         if await Order.exists().where(Order.status == status):
             continue
-        await import_demo_orders(rng, 1, dt.timedelta(hours=6))
+        await market.new_orders(rng, 1)
         newest = (
             await Order.select(Order.id)
             .where(Order.status == OrderStatus.AWAITING_ACCEPTANCE)
@@ -205,18 +228,32 @@ async def _guarantee_every_tab(rng: random.Random) -> None:
                 await mark_returned(oid, ACTOR, "parcel came back")
             elif step == "cancel":
                 await cancel_order(oid, ACTOR, "customer asked to cancel")
-    if not await Order.exists().where(Order.status == OrderStatus.PENDING_REVIEW):
-        channel = (await _channels())[0]
-        order = fake_order(rng, f"MK-REVIEW-{next(_sequence)}", now(), defect_rate=0)
-        order.delivery.last_name = ""
-        await import_orders(channel, [order])
+    for _ in range(10):
+        if await Order.exists().where(Order.status == OrderStatus.PENDING_REVIEW):
+            break
+        await market.new_orders(rng, 3)
 
 
-def install_demo_jobs(scheduler: AsyncIOScheduler, seed: int = 11) -> None:
+def demo_jobs(sandboxes: dict[str, Sandbox], seed: int = 11):
+    """Installer for the demo's own jobs: new marketplace orders, merchant activity, passing faults."""
+
+    def install(scheduler: AsyncIOScheduler) -> None:
+        _install_demo_jobs(scheduler, sandboxes, seed)
+
+    return install
+
+
+def _install_demo_jobs(scheduler: AsyncIOScheduler, sandboxes: dict[str, Sandbox], seed: int) -> None:
     rng = random.Random(seed)
 
     async def new_order() -> None:
-        await import_demo_orders(rng, 1, dt.timedelta(seconds=30))
+        # Only create it on the marketplace: the channel's import job fetches it over HTTP.
+        rng.choice(list(sandboxes.values())).generate_orders(1)
+
+    async def fault_burst() -> None:
+        sandbox = rng.choice(list(sandboxes.values()))
+        sandbox.faults.update({"error_rate": 0.7})
+        scheduler.add_job(_clear_faults, "date", run_date=now() + dt.timedelta(seconds=20), args=[sandbox])
 
     async def move_one() -> None:
         row = await db.fetch(
@@ -234,9 +271,17 @@ def install_demo_jobs(scheduler: AsyncIOScheduler, seed: int = 11) -> None:
 
     scheduler.add_job(new_order, "interval", seconds=6, id="demo-new-order")
     scheduler.add_job(move_one, "interval", seconds=4, id="demo-advance")
+    scheduler.add_job(fault_burst, "interval", seconds=120, id="demo-fault-burst")
 
 
-async def prepare_demo() -> None:
+async def _clear_faults(sandbox: Sandbox) -> None:
+    sandbox.faults.update({"error_rate": 0})
+
+
+async def prepare_demo(app: Litestar, base_url: str) -> None:
+    """Login, channels on the sandboxes, suppliers, carriers, and the backlog (imported over the APIs)."""
     await ensure_demo_login()
-    await ensure_demo_world()
-    await seed_backlog()
+    await ensure_demo_world(base_url)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport) as client:
+        await seed_backlog(DemoMarketplaces(app.state.sandboxes, client))

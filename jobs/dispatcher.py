@@ -57,6 +57,10 @@ async def deliver(message: dict[str, Any], client: httpx.AsyncClient, owner: str
     action = message["action"]
     payload = json.loads(message["payload"]) if isinstance(message["payload"], str) else message["payload"]
     channel_order_id = order["channel_order_id"]
+    if action not in connector.pairing.actions:
+        # e.g. Mirakl has no "delivered" step: the customer confirms receipt on the marketplace.
+        await mark_done(message, owner)
+        return
     try:
         if message["ambiguous"]:
             state = await connector.fetch_order_state(channel_order_id)

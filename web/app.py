@@ -138,6 +138,14 @@ def create_app(
             await close_http_client()
             await db.close_pool()
 
+    sandbox_routers = []
+    sandboxes = {}
+    if settings.sandboxes:
+        from connectors.sandbox.app import build_sandboxes
+
+        sandboxes = settings.extra.get("sandboxes") or build_sandboxes()
+        sandbox_routers = [sandbox.router() for sandbox in sandboxes.values()]
+
     session_config = CookieBackendConfig(
         secret=_key(secret, "session", 32),
         key="waybill_session",
@@ -156,6 +164,7 @@ def create_app(
         route_handlers=[
             *ROUTE_HANDLERS,
             create_static_files_router(path="/static", directories=[ROOT / "static"], name="static"),
+            *sandbox_routers,
             *extra_route_handlers,
         ],
         middleware=[session_config.middleware, auth_middleware],
@@ -195,4 +204,5 @@ def create_app(
         debug=debug,
     )
     app.state.settings = settings
+    app.state.sandboxes = sandboxes
     return app

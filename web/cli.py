@@ -36,28 +36,53 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--data-dir", default="waybill-demo", show_default=True, type=click.Path(file_okay=False))
 def demo(host: str, port: int, data_dir: str) -> None:
-    """Run the dashboard on SQLite with demo data and a steady flow of orders."""
+    """Run the dashboard on SQLite with demo data, sandbox marketplaces and a flow of orders."""
     import uvicorn
 
-    from jobs.demo import DEMO_PASSWORD, DEMO_USERNAME, install_demo_jobs, prepare_demo
+    from jobs.channel_jobs import install_channel_jobs
+    from jobs.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_jobs, prepare_demo
     from jobs.scheduler import scheduler_lifespan
     from web.app import create_app
 
-    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    folder = Path(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    # The sandboxes keep their state in memory, so every demo starts from a fresh database.
+    for old in folder.glob("waybill.sqlite3*"):
+        old.unlink()
     settings = Settings.from_env()
     settings.demo = True
+    settings.sandboxes = True
     settings.data_dir = data_dir
-    settings.database_url = f"sqlite:///{Path(data_dir).resolve() / 'waybill.sqlite3'}"
+    settings.database_url = f"sqlite:///{folder.resolve() / 'waybill.sqlite3'}"
     _bind_and_migrate(settings.database_url)
-    asyncio.run(prepare_demo())
-    hooks = [scheduler_lifespan([install_demo_jobs])] if settings.scheduler_enabled else []
+    from connectors.sandbox.app import build_sandboxes
+
+    sandboxes = build_sandboxes(seed=7)
+    settings.extra["sandboxes"] = sandboxes
+    hooks = [scheduler_lifespan([install_channel_jobs, demo_jobs(sandboxes)])] if settings.scheduler_enabled else []
     app = create_app(settings, lifespan_hooks=hooks)
+    local_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    asyncio.run(prepare_demo(app, f"http://{local_host}:{port}"))
     click.echo("")
-    click.echo(f"  Waybill demo: http://{host}:{port}/")
+    click.echo(f"  Waybill demo: http://{local_host}:{port}/")
     click.echo(f"  Log in as '{DEMO_USERNAME}' with password '{DEMO_PASSWORD}'.")
-    click.echo(f"  Data: {Path(data_dir).resolve()}")
+    click.echo(f"  Sandbox marketplaces: http://{local_host}:{port}/sandbox/{{mirakl,backmarket,mall}}")
+    click.echo(f"  Data: {folder.resolve()}")
     click.echo("")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8100, show_default=True, type=int)
+@click.option("--orders-every", default=0.0, show_default=True, help="Seconds between new orders (0: none).")
+def sandbox(host: str, port: int, orders_every: float) -> None:
+    """Serve only the sandbox marketplaces (for trials and multi-instance tests)."""
+    import uvicorn
+
+    from connectors.sandbox.app import create_sandbox_app
+
+    uvicorn.run(create_sandbox_app(order_interval_s=orders_every or None), host=host, port=port, log_level="warning")
 
 
 @main.command()
@@ -76,7 +101,9 @@ def serve(host: str, port: int) -> None:
         for problem in problems:
             click.echo(f"Cannot start: {problem}", err=True)
         raise SystemExit(2)
-    hooks = [scheduler_lifespan([])] if settings.scheduler_enabled else []
+    from jobs.channel_jobs import install_channel_jobs
+
+    hooks = [scheduler_lifespan([install_channel_jobs])] if settings.scheduler_enabled else []
     uvicorn.run(create_app(settings, lifespan_hooks=hooks), host=host, port=port, proxy_headers=True)
 
 

@@ -26,6 +26,8 @@ class Settings:
     smtp_from: str = "waybill@localhost"
     smtp_starttls: bool = True
     demo: bool = False
+    #: Serve the marketplace sandboxes under /sandbox/… (the demo does; production only if asked).
+    sandboxes: bool = False
     data_dir: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -42,6 +44,7 @@ class Settings:
             smtp_password=os.environ.get("WAYBILL_SMTP_PASSWORD", ""),
             smtp_from=os.environ.get("WAYBILL_SMTP_FROM", "waybill@localhost"),
             smtp_starttls=_flag("WAYBILL_SMTP_STARTTLS", True),
+            sandboxes=_flag("WAYBILL_SANDBOXES", False),
         )
 
     def production_problems(self) -> list[str]:
