@@ -394,16 +394,16 @@ class MiraklConnector(ChannelConnector):
             for data in orders:
                 self._add(page, data, seen)
             yield page
-            if not orders:
-                return
-            step = len(orders)
             if previous_total is not None and total < previous_total:
-                # Orders left the filter while we paged (e.g. one shipped): everything after them moved
-                # back; step back as far so none is skipped. Orders read twice are dropped by `seen`.
-                step = max(1, step - (previous_total - total))
+                # Orders left the filter since the previous page (e.g. one shipped): those after them
+                # moved back, so this page may have jumped over some. Read again from as far back;
+                # orders read twice are dropped by `seen`. Ends: the total only shrinks so often.
+                offset = max(0, offset - (previous_total - total))
+                previous_total = total
+                continue
             previous_total = total
-            offset += step
-            if offset >= total:
+            offset += len(orders)
+            if not orders or offset >= total:
                 return
 
     def _add(self, page: OrderPage, data: Any, seen: set[tuple[str, str]]) -> None:

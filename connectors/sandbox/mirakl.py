@@ -516,7 +516,8 @@ class MiraklSandbox(Sandbox):
         def unknown(order_id: str) -> Response:
             return error(404, f"Order with id {order_id} not found.")
 
-        async def mutate(request: Request, order_id: str, action: str) -> Response:
+        async def mutate(request: Request, action: str) -> Response:
+            order_id = request.path_params["order_id"]
             refused = sandbox._refuse_key(request)
             if refused:
                 return refused
@@ -543,20 +544,20 @@ class MiraklSandbox(Sandbox):
             return sandbox.list_orders(dict(request.query_params))
 
         @put("/api/orders/{order_id:str}/accept")
-        async def or21_accept(request: Request, order_id: str) -> Response:
-            return await mutate(request, order_id, "accept")
+        async def or21_accept(request: Request) -> Response:
+            return await mutate(request, "accept")
 
         @put("/api/orders/{order_id:str}/tracking")
-        async def or23_tracking(request: Request, order_id: str) -> Response:
-            return await mutate(request, order_id, "tracking")
+        async def or23_tracking(request: Request) -> Response:
+            return await mutate(request, "tracking")
 
         @put("/api/orders/{order_id:str}/ship")
-        async def or24_ship(request: Request, order_id: str) -> Response:
-            return await mutate(request, order_id, "ship")
+        async def or24_ship(request: Request) -> Response:
+            return await mutate(request, "ship")
 
         @put("/api/orders/{order_id:str}/cancel")
-        async def or29_cancel(request: Request, order_id: str) -> Response:
-            return await mutate(request, order_id, "cancel")
+        async def or29_cancel(request: Request) -> Response:
+            return await mutate(request, "cancel")
 
         @post("/_control/orders")
         async def control_add_order(request: Request) -> Response:
@@ -571,13 +572,15 @@ class MiraklSandbox(Sandbox):
             return Response(content=order, status_code=201)
 
         @get("/_control/orders/{order_id:str}", sync_to_thread=False)
-        def control_view_order(order_id: str) -> Response:
+        def control_view_order(request: Request) -> Response:
+            order_id = request.path_params["order_id"]
             if order_id not in sandbox.orders:
                 return unknown(order_id)
             return Response(content=sandbox.view(order_id))
 
         @post("/_control/orders/{order_id:str}/state")
-        async def control_set_state(request: Request, order_id: str) -> Response:
+        async def control_set_state(request: Request) -> Response:
+            order_id = request.path_params["order_id"]
             body, bad = await json_body(request)
             if bad:
                 return bad
@@ -589,7 +592,7 @@ class MiraklSandbox(Sandbox):
                     sandbox.set_state(order_id, state if isinstance(state, str) else "")
                 except ControlError as exc:
                     return error(400, str(exc))
-            return Response(content=sandbox.view(order_id))
+            return Response(content=sandbox.view(order_id), status_code=200)
 
         @post("/_control/faults")
         async def control_set_faults(request: Request) -> Response:
