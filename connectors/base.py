@@ -8,6 +8,7 @@ the marketplace's own format to `IncomingOrder` and back; they never touch the d
 from __future__ import annotations
 
 import abc
+import asyncio
 import datetime as dt
 import json
 from collections.abc import AsyncIterator, Mapping
@@ -19,6 +20,8 @@ import httpx
 from models.incoming import IncomingOrder
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+GET_ATTEMPTS = 3
+MAX_INLINE_WAIT_S = 5.0
 
 
 class RemoteError(Exception):
@@ -144,7 +147,26 @@ class ChannelConnector(abc.ABC):
         raise RemoteError(f"{self.label} has no delivered step; the customer confirms receipt.", retryable=False)
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send a request; turn transport failures and error statuses into `RemoteError`."""
+        """Send a request; turn transport failures and error statuses into `RemoteError`.
+
+        Reads (GET) are retried a few times on passing failures, since repeating them is harmless;
+        changes are never repeated here: the outbox decides, after checking the remote state.
+        """
+        attempts = GET_ATTEMPTS if method.upper() == "GET" else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                response = await self._request_once(method, path, **kwargs)
+                if attempts > 1 and response.content:
+                    self.json(response)  # a malformed read is retried like any passing failure
+                return response
+            except RemoteError as exc:
+                if not exc.retryable or attempt == attempts:
+                    raise
+                delay = min(exc.retry_after if exc.retry_after is not None else 0.2 * attempt, MAX_INLINE_WAIT_S)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _request_once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         url = f"{self.base_url}{path}"
         try:
             response = await self.client.request(method, url, timeout=kwargs.pop("timeout", DEFAULT_TIMEOUT), **kwargs)

@@ -23,8 +23,16 @@ from models.tables import Channel, Order
 
 log = logging.getLogger(__name__)
 
-#: Actions whose effect shows in the channel's order state; re-sending the others is harmless.
-STATE_CHANGING = frozenset({"accept", "ship", "cancel", "delivered"})
+#: For steps whose effect shows in the channel's order state: the states (in our terms) that prove
+#: the step has happened. Tracking updates are not listed: sending the same tracking again is harmless.
+APPLIED_WHEN = {
+    "accept": frozenset(
+        {"awaiting_fulfillment", "processing", "partially_shipped", "shipped", "delivered", "rejected"}
+    ),
+    "ship": frozenset({"shipped", "delivered"}),
+    "cancel": frozenset({"cancelled"}),
+    "delivered": frozenset({"delivered"}),
+}
 
 
 async def dispatch_due(client: httpx.AsyncClient, owner: str = INSTANCE_ID, limit: int = 20) -> int:
@@ -40,11 +48,9 @@ async def dispatch_due(client: httpx.AsyncClient, owner: str = INSTANCE_ID, limi
 
 
 def already_applied(connector: ChannelConnector, action: str, channel_state: str) -> bool:
-    """The channel's state shows the step has happened (or can no longer happen)."""
-    if action not in STATE_CHANGING or not channel_state:
-        return False
-    waiting_states = connector.pairing.actions.get(action, frozenset())
-    return channel_state not in waiting_states
+    """The channel's state shows that this step has already happened there."""
+    internal = connector.pairing.to_internal.get(channel_state, "")
+    return internal in APPLIED_WHEN.get(action, frozenset())
 
 
 async def deliver(message: dict[str, Any], client: httpx.AsyncClient, owner: str) -> None:
@@ -68,11 +74,14 @@ async def deliver(message: dict[str, Any], client: httpx.AsyncClient, owner: str
                 await mark_done(message, owner, channel_state=state)
                 return
         elif order["channel_status"] and not connector.pairing.allows(action, order["channel_status"]):
-            if already_applied(connector, action, order["channel_status"]):
-                await mark_done(message, owner)
+            # Our copy of the channel's state may be stale: ask before refusing.
+            state = await connector.fetch_order_state(channel_order_id)
+            if not connector.pairing.allows(action, state):
+                if already_applied(connector, action, state):
+                    await mark_done(message, owner, channel_state=state)
+                else:
+                    await give_up(message, owner, connector.pairing.refusal(action, state))
                 return
-            await give_up(message, owner, connector.pairing.refusal(action, order["channel_status"]))
-            return
         await send(connector, action, channel_order_id, payload)
     except RemoteError as exc:
         if exc.retryable:
