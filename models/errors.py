@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from models.lifecycle import TransitionRefused
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.lifecycle import OrderStatus
 
 __all__ = ["Conflict", "DomainError", "FieldErrors", "NotFound", "TransitionRefused"]
 
@@ -21,6 +24,15 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     """Someone else changed the record first; the caller's change was not applied."""
+
+
+class TransitionRefused(DomainError):
+    """The lifecycle does not allow this change; nothing was changed."""
+
+    def __init__(self, current: OrderStatus, target: OrderStatus, message: str) -> None:
+        super().__init__(message)
+        self.current = current
+        self.target = target
 
 
 class FieldErrors(DomainError):

@@ -10,6 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+# A `DomainError`, so the web layer answers a refusal with its message like any other refusal.
+from models.errors import TransitionRefused
+
 
 class OrderStatus(StrEnum):
     PENDING_REVIEW = "pending_review"
@@ -108,16 +111,6 @@ ACTION_LABELS: dict[OrderStatus, str] = {
     S.REJECTED: "Reject order",
     S.CANCELLED: "Cancel order",
 }
-
-
-class TransitionRefused(Exception):
-    """The lifecycle does not allow this change; nothing was changed."""
-
-    def __init__(self, current: OrderStatus, target: OrderStatus, message: str) -> None:
-        super().__init__(message)
-        self.current = current
-        self.target = target
-        self.message = message
 
 
 def allowed_sources(target: OrderStatus) -> list[OrderStatus]:
