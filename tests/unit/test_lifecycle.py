@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from models.errors import DomainError
 from models.lifecycle import (
     FINAL_STATUSES,
     TABS,
@@ -78,6 +79,7 @@ def test_every_other_pair_is_refused_with_a_clear_message(pair):
     with pytest.raises(TransitionRefused) as refused:
         check_transition(current, target)
     exc = refused.value
+    assert isinstance(exc, DomainError), "refusals are domain errors, shown to the merchant as messages"
     assert exc.current == current
     assert exc.target == target
     message = str(exc)
