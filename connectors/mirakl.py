@@ -366,17 +366,20 @@ class MiraklConnector(ChannelConnector):
             raise RemoteError("The Mirakl channel has no API key: add it on the channel page.", retryable=False)
         return {"Authorization": key, "Accept": "application/json"}
 
-    async def fetch_orders(self, updated_since: dt.datetime | None) -> AsyncIterator[OrderPage]:
-        """Open orders changed since `updated_since`; then, on incremental polls, known orders that moved on.
+    async def fetch_orders(
+        self, updated_since: dt.datetime | None, *, include_closed: bool = False
+    ) -> AsyncIterator[OrderPage]:
+        """Open orders (WAITING_ACCEPTANCE, SHIPPING) changed since `updated_since`, page by page.
 
-        The second pass (SHIPPED, RECEIVED, CLOSED, REFUSED, CANCELED) lets Waybill see what happened on
-        Mirakl's side, e.g. a customer cancellation. Those orders carry their `channel_status`; the
-        importer must only *update* them, never create them (they are not in `pairing.importable`).
+        With `include_closed`, a second listing yields orders that moved on to SHIPPED, RECEIVED, CLOSED,
+        REFUSED or CANCELED, so the engine can follow orders it already knows (e.g. a customer
+        cancellation). Such orders carry their `channel_status` and must never be imported as new
+        ones (they are not in `pairing.importable`): an unknown CLOSED order is one shipped long ago.
         """
         seen: set[tuple[str, str]] = set()
         async for page in self._pages(OPEN_STATES, updated_since, seen):
             yield page
-        if updated_since is not None:
+        if include_closed:
             async for page in self._pages(FOLLOWED_STATES, updated_since, seen):
                 yield page
 
