@@ -24,6 +24,8 @@ from tests import databases
 from web.app import create_app
 from web.settings import Settings
 
+pytest_plugins = ["tests.sandbox_server"]
+
 TEST_PASSWORD = "correct-horse-battery"
 
 

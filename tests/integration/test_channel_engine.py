@@ -23,7 +23,6 @@ from models.clock import now
 from models.lifecycle import LineStatus, OrderStatus
 from models.shipping import add_shipment
 from models.tables import Carrier, Channel, Order, OrderLine, OutboxMessage, ReviewIssue, SyncIssue
-from tests.contract.conftest import serve_sandbox as serve_sandbox_fixture  # noqa: F401  (fixture)
 
 MARKETPLACES = {
     "mirakl": (MiraklSandbox, {"api_key": "sandbox-mirakl-key"}),
