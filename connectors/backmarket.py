@@ -501,8 +501,8 @@ class BackMarketConnector(ChannelConnector):
         yielded in the same version are skipped). Because the pages are not ordered by modification
         time, `max_updated_at` is only given on the last page yielded, once everything was read.
 
-        With `include_closed`, one more listing without a state filter also yields shipped (9) and
-        cancelled (8) orders, so the engine can update orders it already knows; such orders must
+        With `include_closed`, two more listings yield cancelled (8) and shipped (9) orders, so the
+        engine can follow orders it already knows (e.g. a customer cancellation); such orders must
         not be imported as new ones (`pairing.importable`). State 0 is never yielded.
         """
         base: dict[str, str] = {"page-size": str(self.page_size)}
@@ -511,9 +511,8 @@ class BackMarketConnector(ChannelConnector):
             base["date_modification"] = since.astimezone(dt.UTC).isoformat(timespec="seconds")
         seen: set[tuple[str, str, str]] = set()
         newest: dt.datetime | None = None
-        listings: list[dict[str, str]] = [{**base, "state": state} for state in (STATE_TO_ACCEPT, STATE_TO_SHIP)]
-        if include_closed:
-            listings.append(dict(base))
+        states = [STATE_TO_ACCEPT, STATE_TO_SHIP] + ([STATE_CANCELLED, STATE_SHIPPED] if include_closed else [])
+        listings = [{**base, "state": state} for state in states]
         for params in listings:
             for _ in range(self.max_passes):
                 counts: set[Any] = set()
