@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
+from litestar.params import FromPath
 
 from connectors.sandbox.common import Sandbox
 from connectors.sandbox.fake_orders import SHIPPING_RATES, fake_order
@@ -431,7 +432,7 @@ class BackMarketSandbox(Sandbox):
             return Response(body, status_code=status)
 
         @get("/ws/orders/{order_id:str}")
-        async def get_order(request: Request, order_id: str) -> Response:
+        async def get_order(request: Request, order_id: FromPath[str]) -> Response:
             if denied := sandbox._unauthorized(request):
                 return denied
             order = sandbox.orders.get(order_id)
@@ -440,7 +441,7 @@ class BackMarketSandbox(Sandbox):
             return Response(copy.deepcopy(order), status_code=200)
 
         @post("/ws/orders/{order_id:str}")
-        async def update_order(request: Request, order_id: str) -> Response:
+        async def update_order(request: Request, order_id: FromPath[str]) -> Response:
             if denied := sandbox._unauthorized(request):
                 return denied
             body = _json_body(await request.body())
@@ -474,7 +475,7 @@ class BackMarketSandbox(Sandbox):
             return Response(sandbox.faults.as_dict(), status_code=200)
 
         @get("/_control/orders/{order_id:str}")
-        async def control_view(order_id: str) -> Response:
+        async def control_view(order_id: FromPath[str]) -> Response:
             if order_id not in sandbox.orders:
                 return Response({"detail": f"No order {order_id} in the Back Market sandbox."}, status_code=404)
             return Response(sandbox.view(order_id), status_code=200)
