@@ -49,7 +49,6 @@ import httpx
 from babel.numbers import get_currency_precision
 
 from connectors.base import (
-    DEFAULT_TIMEOUT,
     ChannelConnector,
     LineDecision,
     OrderPage,
@@ -471,7 +470,8 @@ class MallConnector(ChannelConnector):
     page_size: int = 100
     #: Order details fetched at the same time while importing a page.
     detail_concurrency: int = 8
-    timeout: httpx.Timeout = DEFAULT_TIMEOUT
+    #: Per-request timeout; None keeps the shared default (`connectors.base.DEFAULT_TIMEOUT`).
+    timeout: httpx.Timeout | None = None
 
     @property
     def client_id(self) -> str:
@@ -484,7 +484,8 @@ class MallConnector(ChannelConnector):
         """Every call carries `client_id`; MALL's error messages are unwrapped from their envelope."""
         params = {**(kwargs.pop("params", None) or {}), "client_id": self.client_id}
         headers = {"X-Application-Name": APPLICATION_NAME, **(kwargs.pop("headers", None) or {})}
-        kwargs.setdefault("timeout", self.timeout)
+        if self.timeout is not None:
+            kwargs.setdefault("timeout", self.timeout)
         try:
             return await super().request(method, path, params=params, headers=headers, **kwargs)
         except RemoteError as exc:

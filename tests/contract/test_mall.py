@@ -429,13 +429,13 @@ async def test_server_errors_and_rate_limits_are_retryable(
     await set_faults(http, base_url, error_rate=1)
     with pytest.raises(RemoteError) as failed:
         await fetch_all(connector)
-    await set_faults(http, base_url, error_rate=0, rate_limit_rate=1, retry_after_s=2)
+    await set_faults(http, base_url, error_rate=0, rate_limit_rate=1, retry_after_s=0.5)
     with pytest.raises(RemoteError) as limited:
         await fetch_all(connector)
     await set_faults(http, base_url, rate_limit_rate=0)
 
     assert failed.value.retryable and failed.value.status_code == 500
-    assert limited.value.retryable and limited.value.status_code == 429 and limited.value.retry_after == 2
+    assert limited.value.retryable and limited.value.status_code == 429 and limited.value.retry_after == 0.5
     assert len([o for page in await fetch_all(connector) for o in page.orders]) == 1
 
 
