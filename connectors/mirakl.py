@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import AsyncIterator, Mapping
-from decimal import Decimal, Inexact, InvalidOperation, localcontext
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -124,18 +124,14 @@ def minor_units(value: Any, currency: str, what: str) -> int:
         raise MiraklOrderError(f"{what} is not a number ({_show(value)}).")
     try:
         amount = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
-    except InvalidOperation:
+    except (InvalidOperation, ValueError):
         raise MiraklOrderError(f"{what} is not a number ({_show(value)}).") from None
     if not amount.is_finite() or abs(amount) > MAX_AMOUNT:
         raise MiraklOrderError(f"{what} is not a plausible amount ({_show(value)}).")
     digits = CURRENCY_DIGITS.get(currency, 2)
-    with localcontext() as ctx:
-        ctx.prec = 40
-        ctx.traps[Inexact] = True
-        try:
-            scaled = amount.scaleb(digits)
-        except Inexact:
-            raise MiraklOrderError(f"{what} has too many digits ({_show(value)}).") from None
+    if len(amount.as_tuple().digits) > 28:  # beyond the default precision, scaleb would round
+        raise MiraklOrderError(f"{what} has too many digits ({_show(value)}).")
+    scaled = amount.scaleb(digits)
     if scaled != scaled.to_integral_value():
         raise MiraklOrderError(f"{what} {amount} has more than {digits} decimals, which {currency} does not have.")
     return int(scaled)
@@ -308,13 +304,13 @@ def _quantity(value: Any, what: str) -> int:
     if not isinstance(value, int):
         raise MiraklOrderError(f"{what} is not a whole number ({_show(value)}).")
     if abs(value) > MAX_QUANTITY:
-        raise MiraklOrderError(f"{what} {value} is not a plausible quantity.")
+        raise MiraklOrderError(f"{what} {_show(value)} is not a plausible quantity.")
     return value
 
 
 def _identifier(value: Any, what: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
+        value = _number_text(value, what)
     if not isinstance(value, str) or not value.strip():
         raise MiraklOrderError(f"{what} is missing ({_show(value)}).")
     return value.strip()
@@ -327,8 +323,15 @@ def _text(value: Any, what: str) -> str:
     if isinstance(value, str):
         return value.strip()
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
+        return _number_text(value, what)
     raise MiraklOrderError(f"{what} should be text, got {_kind(value)}.")
+
+
+def _number_text(value: int | float, what: str) -> str:
+    try:
+        return str(value)
+    except ValueError:  # an integer with thousands of digits
+        raise MiraklOrderError(f"{what} is an absurdly long number.") from None
 
 
 def _object(value: Any, what: str) -> Mapping[str, Any]:
@@ -346,7 +349,10 @@ def _kind(value: Any) -> str:
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except ValueError:  # e.g. an integer with thousands of digits
+        return "a very long number"
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -243,6 +243,10 @@ def test_payment_on_due_date_is_on_account() -> None:
         ({"order_lines": [{"order_line_id": "1", "quantity": 1.5, "price_unit": 1}]}, "not a whole number"),
         ({"order_lines": [{"order_line_id": "1", "quantity": 1}]}, "has no price"),
         ({"customer": "Zoë"}, "customer should be an object"),
+        ({"order_lines": [{"order_line_id": "1", "quantity": 10**5000, "price_unit": 1}]}, "plausible quantity"),
+        ({"order_lines": [{"order_line_id": "1", "quantity": 1, "price_unit": 10**5000}]}, "price_unit is not"),
+        ({"order_lines": [{"order_line_id": "1", "quantity": 1, "price_unit": "1e-40"}]}, "more than 2 decimals"),
+        ({"order_lines": [{"order_line_id": "1", "quantity": 1, "price_unit": "1." + "0" * 40}]}, "too many digits"),
     ],
 )
 def test_unreadable_orders_are_refused_with_a_clear_message(changes: dict[str, Any], words: str) -> None:
