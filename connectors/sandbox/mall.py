@@ -173,7 +173,7 @@ class MallSandbox(Sandbox):
             if order_id in self.orders:
                 raise ControlError(f"An order with id {order_id} already exists.")
         status = order.get("status", OPEN)
-        if status not in STATUSES:
+        if not isinstance(status, str) or status not in STATUSES:
             raise ControlError(f"status must be one of {', '.join(sorted(STATUSES))}, not {json.dumps(status)}.")
         if not isinstance(order.get("confirmed", False), bool):
             raise ControlError("confirmed must be true or false.")
@@ -390,7 +390,7 @@ class MallSandbox(Sandbox):
 
     def _status_problem(self, order: dict[str, Any], body: dict[str, Any]) -> str | None:
         order_id, current, status = order["id"], order["status"], body["status"]
-        if status not in PARTNER_STATUSES:
+        if not isinstance(status, str) or status not in PARTNER_STATUSES:
             return f"Invalid status “{status}”: a partner can set {', '.join(sorted(PARTNER_STATUSES))}."
         if not order["confirmed"] and body.get("confirmed") is not True:
             return f'Order {order_id} is not confirmed: confirm it ("confirmed": true) before changing its status.'
@@ -407,6 +407,13 @@ class MallSandbox(Sandbox):
             return f"Order {order_id} uses MALL Delivery: set it to shipping first; shipped follows its labels."
         if order.get("mdp") and status in (DELIVERED, RETURNED):
             return f"Order {order_id} uses MALL Delivery: MALL reports its delivery and return, not the partner."
+        given_number, given_url = body.get("tracking_number"), body.get("tracking_url")
+        if given_number not in (None, "") and (
+            not isinstance(given_number, str) or not TRACKING_NUMBER.fullmatch(given_number)
+        ):
+            return "tracking_number may contain only the characters 0-9 a-z A-Z - _."
+        if given_url is not None and not isinstance(given_url, str):
+            return "tracking_url must be text."
         if status == SHIPPED and not order.get("mdp"):
             number = body.get("tracking_number") or order.get("tracking_number")
             url = body.get("tracking_url") or order.get("tracking_url")

@@ -385,6 +385,24 @@ async def test_status_change_needs_a_confirmed_order(http: httpx.AsyncClient, ba
     assert (await view(http, base_url, order_id))["operations"] == {}
 
 
+async def test_api_refuses_garbage_bodies(http: httpx.AsyncClient, base_url: str) -> None:
+    order_id = await add(http, base_url, confirmed=True)
+    url, params = f"{base_url}/v1/orders/{order_id}", {"client_id": DEFAULT_CLIENT_ID}
+
+    answers = [
+        await http.put(url, params=params, content=b"status=shipping"),
+        await http.put(url, params=params, json={"status": ["shipping"]}),
+        await http.put(url, params=params, json={"confirmed": "yes"}),
+        await http.put(url, params=params, json={}),
+        await http.put(url, params=params, json={"status": "shipping", "tracking_number": "ABC 123"}),
+        await http.put(f"{url}/tracking", params=params, json={"tracking_number": "X1"}),
+    ]
+
+    assert [a.status_code for a in answers] == [400] * len(answers)
+    assert all(a.json()["result"]["status"] == "ERROR" and a.json()["result"]["message"] for a in answers)
+    assert (await view(http, base_url, order_id))["operations"] == {}
+
+
 async def test_mall_delivery_orders_pass_through_shipping(http: httpx.AsyncClient, base_url: str) -> None:
     order_id = await add(http, base_url, confirmed=True, mdp=True)
 
