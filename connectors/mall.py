@@ -259,37 +259,41 @@ def split_name(full_name: str) -> tuple[str, str]:
 
 
 def minor_units(value: Any, currency: str, what: str) -> int:
-    """A MALL amount (e.g. 229.9 CZK) in minor units (22990), exactly, or `MallOrderError`."""
+    """A MALL amount (e.g. 229.9 CZK) in minor units (22990), exactly, or `MallOrderError`.
+
+    Only exact operations are used (no decimal context), so no digit is ever rounded away.
+    """
     if isinstance(value, bool) or value is None:
         raise MallOrderError(f"{what} must be an amount, not {_kind(value)}.")
-    try:
-        if isinstance(value, int):
-            amount = Decimal(value)
-        elif isinstance(value, float):
-            amount = Decimal(repr(value))
-        elif isinstance(value, str) and value.strip():
+    if isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, float):
+        amount = Decimal(repr(value))
+    elif isinstance(value, str) and value.strip():
+        try:
             amount = Decimal(value.strip())
-        else:
-            raise MallOrderError(f"{what} must be an amount, not {_kind(value)}.")
-        if not amount.is_finite():
-            raise MallOrderError(f"{what} must be a finite amount, not {_show(value)}.")
-        if amount < 0:
-            raise MallOrderError(f"{what} is negative ({_show(value)}).")
-        if amount and amount.adjusted() >= MAX_AMOUNT_DIGITS:
-            raise MallOrderError(f"{what} {_show(value)} is not a plausible amount.")
-        digits = get_currency_precision(currency)
-        if amount and amount.adjusted() < -digits:
-            raise MallOrderError(
-                f"{what} {_show(value)} has more than {digits} decimals, which {currency} does not have."
-            )
-        scaled = amount.scaleb(digits)
-        if scaled != scaled.to_integral_value():
-            raise MallOrderError(
-                f"{what} {_show(value)} has more than {digits} decimals, which {currency} does not have."
-            )
-        return int(scaled)
-    except DecimalException:
-        raise MallOrderError(f"{what} is not a number: {_show(value)}.") from None
+        except DecimalException:
+            raise MallOrderError(f"{what} is not a number: {_show(value)}.") from None
+    else:
+        raise MallOrderError(f"{what} must be an amount, not {_kind(value)}.")
+    if not amount.is_finite():
+        raise MallOrderError(f"{what} must be a finite amount, not {_show(value)}.")
+    sign, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    digits = list(digits)
+    while len(digits) > 1 and digits[-1] == 0 and exponent < 0:  # 12.50 is 12.5
+        digits.pop()
+        exponent += 1
+    if sign and any(digits):
+        raise MallOrderError(f"{what} is negative ({_show(value)}).")
+    if any(digits) and len(digits) + exponent > MAX_AMOUNT_DIGITS:
+        raise MallOrderError(f"{what} {_show(value)} is not a plausible amount.")
+    places = get_currency_precision(currency)
+    if any(digits) and exponent < -places:
+        raise MallOrderError(f"{what} {_show(value)} has more than {places} decimals, which {currency} does not have.")
+    if not any(digits):
+        return 0
+    return int("".join(map(str, digits))) * 10 ** (exponent + places)
 
 
 def amount_text(minor: int, currency: str) -> str:
@@ -346,7 +350,7 @@ def _placed_at(data: Mapping[str, Any], where: str) -> dt.datetime:
 
 
 def _identifier(value: Any, what: str, *, required: bool = True) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**30:
         return str(value)
     if value is None or isinstance(value, str):
         text = (value or "").strip()
@@ -361,7 +365,7 @@ def _text(value: Any, what: str) -> str:
         return ""
     if isinstance(value, str):
         return value.strip()
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 10**30:
         return str(value)
     raise MallOrderError(f"{what} must be text, not {_kind(value)}.")
 
@@ -395,7 +399,7 @@ def _quantity(value: Any, what: str) -> int:
     if number is None:
         raise MallOrderError(f"{what} must be a whole number, not {_show(value)}.")
     if abs(number) > MAX_QUANTITY:
-        raise MallOrderError(f"{what} {number} is not a plausible quantity.")
+        raise MallOrderError(f"{what} {_number(number)} is not a plausible quantity.")
     return number
 
 
@@ -416,11 +420,20 @@ def _scalar(value: Any) -> Any:
 def _kind(value: Any) -> str:
     names = {dict: "an object", list: "a list", str: "text", bool: "true/false", type(None): "nothing"}
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return f"the number {value!r}"
+        return f"the number {_number(value)}"
     return names.get(type(value), type(value).__name__)
 
 
+def _number(value: int | float) -> str:
+    """A number as text; huge integers are not spelled out (and Python refuses to past 4300 digits)."""
+    if isinstance(value, int) and abs(value) >= 10**30:
+        return f"with {len(str(abs(value))) if abs(value) < 10**4000 else 'thousands of'} digits"
+    return repr(value)
+
+
 def _show(value: Any) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"“{_number(value)[:60]}”"
     text = value if isinstance(value, str) else repr(value)
     return f"“{text[:60]}”"
 
@@ -648,4 +661,7 @@ def _dump(value: Any) -> str:
     try:
         return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     except (TypeError, ValueError, RecursionError):
-        return repr(value)[:2000]
+        try:
+            return repr(value)[:2000]
+        except (ValueError, RecursionError):
+            return f"({type(value).__name__} that cannot be shown as text)"

@@ -232,6 +232,8 @@ def test_amounts_survive_the_way_back(price: Decimal) -> None:
     ("value", "message"),
     [
         (12.345, "more than 2 decimals"),
+        ("1." + "0" * 40 + "1", "more than 2 decimals"),  # no digit is rounded away
+        pytest.param(10**5000, "not a plausible amount", id="huge-int"),
         ("1e400", "not a plausible amount"),
         (-1, "negative"),
         (float("nan"), "finite"),
@@ -265,6 +267,19 @@ def test_dates_are_prague_time_both_ways() -> None:
     assert format_datetime(winter) == "2025-01-01 13:00:00"
     assert changed_at({"blocked": "2025-07-01 13:00:00", "open": "2025-07-01 14:00:00", "shipping": None}) == summer
     assert changed_at({"open": "soon"}) is None
+
+
+def test_absurd_numbers_are_refused_with_a_message() -> None:
+    base = {"id": 1, "status": "open", "open": "2025-01-01 10:00:00"}
+    for data in (
+        {**base, "id": 10**5000},
+        {**base, "address": {"zip": 10**5000}},
+        {**base, "items": [{"id": "A", "quantity": 10**5000, "price": 1}]},
+        {**base, "purchase_id": 10**5000},
+    ):
+        with pytest.raises(MallOrderError):
+            parse_order(data)
+    assert minor_units("12." + "0" * 500, "CZK", "price") == 1200
 
 
 def test_refusals_name_the_order_and_the_field() -> None:
