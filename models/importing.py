@@ -67,17 +67,32 @@ async def import_orders(
     batch = list(unique.values())
     if not batch:
         return ImportResult()
-    try:
-        async with db.transaction():
-            return await _import_batch(channel, batch, actor)
-    except Exception:
-        if len(batch) == 1:
-            log.exception("import of order %s failed", batch[0].channel_order_id)
-            return ImportResult(failed=[(batch[0].channel_order_id, "could not be stored")])
+    if len(batch) > 1:
+        try:
+            async with db.transaction():
+                return await _import_batch(channel, batch, actor)
+        except Exception:
+            log.info("import batch of %d orders failed; importing them one by one", len(batch))
     result = ImportResult()
     for incoming in batch:
-        result.merge(await import_orders(channel, [incoming], actor))
+        result.merge(await _import_alone(channel, incoming, actor))
     return result
+
+
+async def _import_alone(channel: dict[str, Any], incoming: IncomingOrder, actor: Actor) -> ImportResult:
+    """One order in its own transaction, tried twice.
+
+    When another importer stores the same new order at the same moment, the first attempt fails on
+    the unique (channel, channel order id) key; the second finds the order stored and changes nothing.
+    """
+    for attempt in (1, 2):
+        try:
+            async with db.transaction():
+                return await _import_batch(channel, [incoming], actor)
+        except Exception:
+            if attempt == 2:
+                log.exception("import of order %s failed", incoming.channel_order_id)
+    return ImportResult(failed=[(incoming.channel_order_id, "could not be stored")])
 
 
 async def _import_batch(channel: dict[str, Any], batch: list[IncomingOrder], actor: Actor) -> ImportResult:
