@@ -121,7 +121,7 @@ def parse_order(data: Any) -> IncomingOrder:
 
     shipping_price = data.get("shipping_price")
     shipping_total = 0 if shipping_price in (None, "") else _money(shipping_price, currency, f"{where}: shipping_price")
-    order_price = data.get("price")
+    order_price = data.get("price")  # the order total: kept for reference only
     order = IncomingOrder(
         channel_order_id=order_id,
         placed_at=placed_at,
@@ -143,7 +143,7 @@ def parse_order(data: Any) -> IncomingOrder:
             "backmarket": {
                 "line_states": line_states,
                 "payment_method": _loose_text(data.get("payment_method")),
-                "price": _money(order_price, currency, f"{where}: price") if order_price is not None else None,
+                "price": _informational_money(order_price, currency),
                 "date_modification": _loose_text(data.get("date_modification")),
             }
         },
@@ -166,8 +166,10 @@ def _line(raw: Any, position: int, currency: str, where: str) -> tuple[IncomingL
     if "price" not in raw or raw.get("price") is None:
         raise BackMarketOrderError(f"{label} has no price.")
     unit_price = _money(raw.get("price"), currency, f"{label}: price")
-    line_state = raw.get("state")
-    state_text = "" if line_state is None else _state(line_state, label)
+    try:
+        state_text = _state(raw.get("state"), label)
+    except BackMarketOrderError:
+        state_text = ""  # informational only; the order's own state is what counts
     title = _text(raw.get("product"), f"{label}: product")
     return IncomingLine(position, sku, title, quantity, unit_price, channel_line_id), state_text
 
@@ -284,6 +286,13 @@ def _money(value: Any, currency: str, where: str) -> int:
         if rest:
             raise BackMarketOrderError(f"{where}: {_short(value)} has more decimals than {currency} allows.")
     return -minor if sign else minor
+
+
+def _informational_money(value: Any, currency: str) -> int | None:
+    try:
+        return _money(value, currency, "price")
+    except BackMarketOrderError:
+        return None
 
 
 def _currency(value: Any, where: str) -> str:
