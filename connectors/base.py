@@ -223,6 +223,9 @@ def error_text(response: httpx.Response) -> str:
     except (json.JSONDecodeError, UnicodeDecodeError):
         return response.text[:500] or f"HTTP {response.status_code}"
     if isinstance(body, dict):
+        result = body.get("result")
+        if isinstance(result, dict) and isinstance(result.get("message"), str) and result["message"]:
+            return result["message"]  # MALL: {"result": {"code", "status", "message"}}
         for key in ("message", "error_description", "detail", "error", "errors", "title"):
             value = body.get(key)
             if isinstance(value, str) and value:

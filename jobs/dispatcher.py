@@ -47,10 +47,16 @@ async def dispatch_due(client: httpx.AsyncClient, owner: str = INSTANCE_ID, limi
     return len(messages)
 
 
-def already_applied(connector: ChannelConnector, action: str, channel_state: str) -> bool:
+def already_applied(
+    connector: ChannelConnector, action: str, channel_state: str, payload: dict[str, Any] | None = None
+) -> bool:
     """The channel's state shows that this step has already happened there."""
     internal = connector.pairing.to_internal.get(channel_state, "")
-    return internal in APPLIED_WHEN.get(action, frozenset())
+    applied = APPLIED_WHEN.get(action, frozenset())
+    if action == "accept" and payload and not any(line.get("accepted") for line in payload.get("lines", [])):
+        # Refusing every line ends the order on some channels (MALL cancels it).
+        applied = applied | {"cancelled"}
+    return internal in applied
 
 
 async def deliver(message: dict[str, Any], client: httpx.AsyncClient, owner: str) -> None:
@@ -70,14 +76,14 @@ async def deliver(message: dict[str, Any], client: httpx.AsyncClient, owner: str
     try:
         if message["ambiguous"]:
             state = await connector.fetch_order_state(channel_order_id)
-            if already_applied(connector, action, state):
+            if already_applied(connector, action, state, payload):
                 await mark_done(message, owner, channel_state=state)
                 return
         elif order["channel_status"] and not connector.pairing.allows(action, order["channel_status"]):
             # Our copy of the channel's state may be stale: ask before refusing.
             state = await connector.fetch_order_state(channel_order_id)
             if not connector.pairing.allows(action, state):
-                if already_applied(connector, action, state):
+                if already_applied(connector, action, state, payload):
                     await mark_done(message, owner, channel_state=state)
                 else:
                     await give_up(message, owner, connector.pairing.refusal(action, state))

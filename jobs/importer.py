@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import inspect
 import logging
 import os
 import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 
-from connectors.base import RemoteError
+from connectors.base import ChannelConnector, OrderPage, RemoteError
 from jobs.connections import channel_connector
-from models.channel_status import follow_channel_states
+from models.channel_status import follow_channel_states, only_open_or_known
 from models.import_runs import claim_import, finish_import, poll_start, renew_import
 from models.importing import ImportResult, import_orders
 from models.sync_issues import record_issue, resolve_import_issues
@@ -19,6 +22,13 @@ from models.sync_issues import record_issue, resolve_import_issues
 log = logging.getLogger(__name__)
 
 INSTANCE_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _fetch(connector: ChannelConnector, since: dt.datetime) -> AsyncIterator[OrderPage]:
+    """Also read orders that left the open states, where the connector can, to follow them."""
+    if "include_closed" in inspect.signature(connector.fetch_orders).parameters:
+        return connector.fetch_orders(since, include_closed=True)
+    return connector.fetch_orders(since)
 
 
 @dataclass
@@ -38,9 +48,10 @@ async def sync_channel(channel_id: int, client: httpx.AsyncClient, owner: str = 
     ok, error = True, ""
     try:
         connector = channel_connector(channel, client)
-        async for page in connector.fetch_orders(poll_start(channel)):
-            result.merge(await import_orders(channel, page.orders))
-            await follow_channel_states(channel, page.orders, connector.pairing.to_internal)
+        async for page in _fetch(connector, poll_start(channel)):
+            orders = await only_open_or_known(channel, page.orders, connector.pairing.importable)
+            result.merge(await import_orders(channel, orders))
+            await follow_channel_states(channel, orders, connector.pairing.to_internal)
             for reject in page.rejects:
                 await record_issue(
                     "channel",

@@ -38,3 +38,25 @@ async def follow_channel_states(
             except DomainError:
                 continue
     return done
+
+
+async def only_open_or_known(
+    channel: dict[str, Any], incoming: list[IncomingOrder], importable: frozenset[str]
+) -> list[IncomingOrder]:
+    """Only orders the channel reports as open are imported; closed ones only update known orders.
+
+    An unknown order that is already shipped or closed on the channel (e.g. handled before the
+    shop was connected) must never appear as work to do.
+    """
+    closed = [o.channel_order_id for o in incoming if o.channel_status and o.channel_status not in importable]
+    if not closed:
+        return incoming
+    known = {
+        row["channel_order_id"]
+        for row in await Order.select(Order.channel_order_id).where(
+            (Order.channel == channel["id"]) & Order.channel_order_id.is_in(closed)
+        )
+    }
+    return [
+        o for o in incoming if not o.channel_status or o.channel_status in importable or o.channel_order_id in known
+    ]

@@ -35,10 +35,21 @@ async def mark_returned(order_id: int, actor: Actor, note: str = "", expected_ve
         change.move_to(OrderStatus.RETURNED, note)
 
 
-async def cancel_order(order_id: int, actor: Actor, reason: str = "", expected_version: int | None = None) -> None:
-    """Cancel before anything has shipped; every open line is cancelled with it."""
+async def cancel_order(
+    order_id: int,
+    actor: Actor,
+    reason: str = "",
+    expected_version: int | None = None,
+    notify_channel: bool = True,
+) -> None:
+    """Cancel before anything has shipped; every open line is cancelled with it.
+
+    `notify_channel` is False when the channel itself reported the cancellation.
+    """
     async with change_order(order_id, actor, expected_version) as change:
         change.move_to(OrderStatus.CANCELLED, reason)
+        if notify_channel:
+            _notify_channel(change, "cancel", {"reason": reason})
         for line in change.lines:
             if line["status"] in (LineStatus.PENDING, LineStatus.ACCEPTED):
                 line["status"] = LineStatus.CANCELLED.value

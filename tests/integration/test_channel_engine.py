@@ -184,3 +184,24 @@ async def test_wrong_credentials_show_the_marketplace_message(database_url, serv
     stored = await Channel.select().where(Channel.id == channel["id"]).first()
     assert stored["last_import_ok"] is False
     assert stored["import_cursor"] is None
+
+
+async def test_channel_cancellation_is_followed_and_closed_unknown_orders_are_not_imported(database_url, serve_sandbox):
+    sandbox = MiraklSandbox(seed=8)
+    first, second = sandbox.generate_orders(2)
+    base_url = serve_sandbox(sandbox)
+    channel = await make_channel("mirakl", base_url, {"api_key": "sandbox-mirakl-key"})
+    async with httpx.AsyncClient() as client:
+        await sync_channel(channel["id"], client)
+        assert await Order.count() == 2
+        sandbox.set_state(first, "CANCELED")  # the customer cancelled on the marketplace
+        closed_elsewhere = sandbox.generate_orders(1)[0]
+        sandbox.set_state(closed_elsewhere, "CLOSED")  # handled before the shop was connected
+        await sync_channel(channel["id"], client)
+        await dispatch_due(client)
+    cancelled = await Order.select().where(Order.channel_order_id == first).first()
+    assert cancelled["status"] == OrderStatus.CANCELLED
+    assert cancelled["channel_status"] == "CANCELED"
+    assert not await Order.exists().where(Order.channel_order_id == closed_elsewhere)
+    assert sandbox.operation_count("cancel", first) == 0, "a cancellation the channel made is not sent back"
+    assert not await OutboxMessage.exists().where(OutboxMessage.action == "cancel")
