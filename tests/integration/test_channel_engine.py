@@ -188,7 +188,7 @@ async def test_wrong_credentials_show_the_marketplace_message(database_url, serv
 
 async def test_channel_cancellation_is_followed_and_closed_unknown_orders_are_not_imported(database_url, serve_sandbox):
     sandbox = MiraklSandbox(seed=8)
-    first, second = sandbox.generate_orders(2)
+    first, _second = sandbox.generate_orders(2)
     base_url = serve_sandbox(sandbox)
     channel = await make_channel("mirakl", base_url, {"api_key": "sandbox-mirakl-key"})
     async with httpx.AsyncClient() as client:
