@@ -21,6 +21,7 @@ async def channel_overview() -> list[dict[str, Any]]:
         Channel.active,
         Channel.last_import_at,
         Channel.last_import_result,
+        Channel.last_import_ok,
     ).order_by(Channel.name)
     counts = await db.fetch("SELECT channel_id, status, n FROM order_status_count")
     for channel in channels:

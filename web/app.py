@@ -109,6 +109,17 @@ def handle_validation(request: Request, exc: ValidationException) -> Response:
     return _error_page(request, 400, "Bad request", message)
 
 
+def handle_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error_page(
+        request,
+        500,
+        "Something went wrong",
+        "Waybill hit an unexpected error and nothing was changed. The error has been logged; "
+        "try again, and if it persists, tell your administrator what you were doing.",
+    )
+
+
 def handle_http(request: Request, exc: HTTPException) -> Response:
     return _error_page(request, exc.status_code, "Error", exc.detail)
 
@@ -199,6 +210,7 @@ def create_app(
             DomainError: handle_domain_error,
             ValidationException: handle_validation,
             HTTPException: handle_http,
+            Exception: handle_unexpected,
         },
         lifespan=[database_lifespan, *lifespan_hooks],
         debug=debug,

@@ -29,6 +29,7 @@ def main() -> None:
     """Waybill: a self-hosted order hub for multi-marketplace merchants."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @main.command()

@@ -20,6 +20,7 @@ from models.sync_issues import recent_issues
 from web.auth import require_admin, require_operator
 from web.pages import fragment, is_htmx, render
 
+STATUS_VALUES = frozenset(status.value for status in OrderStatus)
 FORM = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -39,6 +40,11 @@ def _form_from(data: dict[str, Any]) -> ChannelForm:
     )
 
 
+def _credential_labels(channel: dict[str, Any]) -> list[str]:
+    labels = dict(CREDENTIAL_FIELDS.get(channel["kind"], ()))
+    return [labels.get(key, key) for key in credential_fields_set(channel)]
+
+
 def _pairing_rows(kind: str) -> list[dict[str, Any]]:
     cls = channel_kinds().get(kind)
     if cls is None:
@@ -50,7 +56,7 @@ def _pairing_rows(kind: str) -> list[dict[str, Any]]:
         rows.append(
             {
                 "channel_state": state,
-                "internal": STATUS_LABELS.get(OrderStatus(internal), internal) if internal in OrderStatus else internal,
+                "internal": STATUS_LABELS[OrderStatus(internal)] if internal in STATUS_VALUES else internal,
                 "imported": state in pairing.importable,
                 "actions": actions,
             }
@@ -104,7 +110,7 @@ class ChannelsController(Controller):
             kind_label=getattr(channel_kinds().get(channel["kind"]), "label", channel["kind"]),
             pairing=_pairing_rows(channel["kind"]),
             issues=await recent_issues("channel", channel_id),
-            stored_credentials=credential_fields_set(channel),
+            stored_credentials=_credential_labels(channel),
             message="Channel added. Use Sync now to import its open orders." if created else "",
         )
 
