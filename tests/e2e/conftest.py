@@ -1,8 +1,11 @@
 """Browser tests: the real app as a uvicorn subprocess, driven by Playwright in Chromium.
 
-One server, one database and one browser serve the whole e2e session; each test gets a fresh
-browser context (its own cookies) and imports its own orders with ids no other test uses.
-Seeding runs in the test process through the same domain operations the app uses.
+One server and one database serve the whole e2e session; each test module starts Chromium once and
+each test gets a fresh browser context (its own cookies) and imports its own orders with ids no other
+test uses. Seeding runs in the test process through the same domain operations the app uses.
+
+The sync Playwright API leaves its event loop marked as running on the main thread while it is
+alive, so the browser is module-scoped: it is stopped before pytest moves on to async tests.
 
 Chromium comes from `CHROMIUM_PATH` (the Makefile sets it with `scripts/find-chromium`), else from
 that script. Without a browser the tests fail with an explanation; they are never skipped.
@@ -86,14 +89,19 @@ def find_chromium() -> str:
 
 
 @pytest.fixture(scope="session")
+def chromium_executable() -> str:
+    return find_chromium()
+
+
+@pytest.fixture(scope="module")
 def playwright_instance() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
-def browser(playwright_instance: Playwright) -> Iterator[Browser]:
-    executable = find_chromium()
+@pytest.fixture(scope="module")
+def browser(playwright_instance: Playwright, chromium_executable: str) -> Iterator[Browser]:
+    executable = chromium_executable
     try:
         chromium = playwright_instance.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
     except Exception as exc:
@@ -262,6 +270,7 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
         **os.environ,
         "WAYBILL_DATABASE_URL": world.url,
         "WAYBILL_SCHEDULER": "0",
+        "WAYBILL_SANDBOXES": "1",
         "WAYBILL_SECRET_KEY": "e2e-" + "s" * 60,
         "PYTHONUNBUFFERED": "1",
     }
@@ -308,16 +317,15 @@ def log_in(page: Page, username: str, password: str = TEST_PASSWORD) -> None:
 
 
 class Sessions:
-    """Logged-in storage states, one per role, each made once through the log-in form when first needed."""
+    """Logged-in storage states (cookies), one per role, each made once through the log-in form when first needed."""
 
-    def __init__(self, browser: Browser, base_url: str) -> None:
-        self.browser = browser
+    def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self.states: dict[str, Any] = {}
 
-    def state(self, role: str) -> Any:
+    def state(self, browser: Browser, role: str) -> Any:
         if role not in self.states:
-            context = self.browser.new_context(base_url=self.base_url)
+            context = browser.new_context(base_url=self.base_url)
             page = context.new_page()
             page.goto("/login")
             log_in(page, role)
@@ -328,15 +336,15 @@ class Sessions:
 
 
 @pytest.fixture(scope="session")
-def sessions(browser: Browser, server: str) -> Sessions:
-    return Sessions(browser, server)
+def sessions(server: str) -> Sessions:
+    return Sessions(server)
 
 
 class Pages:
     """Opens browser contexts on the app: anonymous, or logged in as a role; closes them after the test."""
 
-    def __init__(self, sessions: Sessions, viewport: dict[str, int]) -> None:
-        self.browser = sessions.browser
+    def __init__(self, browser: Browser, sessions: Sessions, viewport: dict[str, int]) -> None:
+        self.browser = browser
         self.base_url = sessions.base_url
         self.sessions = sessions
         self.viewport = viewport
@@ -346,7 +354,7 @@ class Pages:
     def new(self, role: str | None = None, **options: Any) -> Page:
         options.setdefault("viewport", self.viewport)
         if role:
-            options["storage_state"] = self.sessions.state(role)
+            options["storage_state"] = self.sessions.state(self.browser, role)
         context = self.browser.new_context(base_url=self.base_url, accept_downloads=True, **options)
         context.set_default_timeout(10_000)
         self.contexts.append(context)
@@ -361,8 +369,8 @@ class Pages:
 
 
 @pytest.fixture
-def pages(sessions: Sessions) -> Iterator[Pages]:
-    opener = Pages(sessions, viewport={"width": 1400, "height": 900})
+def pages(browser: Browser, sessions: Sessions) -> Iterator[Pages]:
+    opener = Pages(browser, sessions, viewport={"width": 1400, "height": 900})
     yield opener
     opener.close()
 
