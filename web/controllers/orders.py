@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import AsyncIterator
 
 from litestar import Controller, Request, get
@@ -20,6 +21,7 @@ from models.order_queries import (
     pending_review_count,
     tab_counts,
 )
+from models.payloads import payload_for_order, payload_versions
 from web.formatting import amount
 from web.order_filters import parse_filter
 from web.pages import current_timezone, fragment, is_htmx, render
@@ -108,4 +110,23 @@ class OrdersController(Controller):
         detail = await order_detail(order_id)
         if detail is None:
             raise NotFoundException(f"Order {order_id} does not exist.")
-        return await render(request, "orders/detail.html", nav="orders", d=detail, o=detail.order)
+        return await render(
+            request,
+            "orders/detail.html",
+            nav="orders",
+            d=detail,
+            o=detail.order,
+            payloads=await payload_versions(detail.order),
+        )
+
+    @get("/{order_id:int}/payloads/{payload_id:int}")
+    async def payload_page(self, request: Request, order_id: int, payload_id: int) -> Template:
+        payload = await payload_for_order(order_id, payload_id)
+        if payload is None:
+            raise NotFoundException(f"Order {order_id} has no channel data {payload_id}.")
+        detail = await order_detail(order_id, event_limit=1)
+        try:
+            body = json.dumps(json.loads(payload["body"]), indent=2, ensure_ascii=False)
+        except ValueError:
+            body = payload["body"]
+        return await render(request, "orders/payload.html", nav="orders", o=detail.order, payload=payload, body=body)
