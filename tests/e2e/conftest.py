@@ -40,7 +40,6 @@ from models.clock import now
 from models.closing import mark_sent_to_supplier
 from models.importing import import_orders
 from models.incoming import IncomingOrder
-from models.migrate import migrate
 from models.shipping import add_shipment
 from models.tables import Carrier, Channel, Order, OrderLine, Supplier, SupplierOrder
 from models.users import create_user
@@ -224,6 +223,24 @@ async def _create_world(world: World) -> None:
         await create_user(role, TEST_PASSWORD, role, f"{role}@example.com")
 
 
+MIGRATE = "import asyncio, sys; from models import db; from models.migrate import migrate; " + (
+    "asyncio.run(migrate(db.engine_for(sys.argv[1])))"
+)
+
+
+def migrate_in_subprocess(url: str) -> None:
+    """`models.migrate.migrate` in a child process.
+
+    Piccolo binds its migration-tracking table to the first database migrated in a process, so a
+    second `migrate()` here would look at the unit tests' template database instead of this one.
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", MIGRATE, url], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    if done.returncode != 0:
+        pytest.fail(f"Migrating the e2e database failed:\n{done.stdout}\n{done.stderr}")
+
+
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """A migrated database with two channels, a supplier, a carrier and one user per role."""
@@ -232,7 +249,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         url = run_async(lambda: databases.recreate_postgres_database(name))
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / (name + '.sqlite3')}"
-    run_async(lambda: migrate(db.engine_for(url)))
+    migrate_in_subprocess(url)
     state = World(url=url)
     state.run(lambda: _create_world(state))
     yield state
