@@ -108,43 +108,15 @@ class StatusPairing:
         return f"The channel refuses “{action}” while the order is {channel_state}; it needs {allowed}."
 
 
-class ChannelConnector(abc.ABC):
-    """A marketplace API client. One instance per channel, sharing one httpx client."""
+class ApiClient:
+    """An HTTP API client: base URL, credentials, a shared httpx client, and error translation."""
 
-    kind: ClassVar[str]
     label: ClassVar[str]
-    pairing: ClassVar[StatusPairing]
-    #: The sandbox mount under /sandbox/<name> used by the demo.
-    sandbox_name: ClassVar[str]
 
     def __init__(self, base_url: str, credentials: Mapping[str, str], client: httpx.AsyncClient) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = dict(credentials)
         self.client = client
-
-    @abc.abstractmethod
-    def fetch_orders(self, updated_since: dt.datetime | None) -> AsyncIterator[OrderPage]:
-        """Yield pages of orders changed since `updated_since` that the channel reports as open."""
-
-    @abc.abstractmethod
-    async def fetch_order_state(self, channel_order_id: str) -> str:
-        """The channel's current state of one order (used to confirm after ambiguous failures)."""
-
-    @abc.abstractmethod
-    async def accept(self, channel_order_id: str, decisions: list[LineDecision]) -> None:
-        """Send accept/refuse decisions for the order's lines."""
-
-    @abc.abstractmethod
-    async def push_tracking(self, channel_order_id: str, tracking: TrackingInfo) -> None: ...
-
-    @abc.abstractmethod
-    async def ship(self, channel_order_id: str) -> None: ...
-
-    @abc.abstractmethod
-    async def cancel(self, channel_order_id: str, reason: str) -> None: ...
-
-    async def mark_delivered(self, channel_order_id: str, delivered_at: dt.datetime) -> None:
-        raise RemoteError(f"{self.label} has no delivered step; the customer confirms receipt.", retryable=False)
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send a request; turn transport failures and error statuses into `RemoteError`.
@@ -206,6 +178,40 @@ class ChannelConnector(abc.ABC):
             ) from exc
 
 
+class ChannelConnector(ApiClient, abc.ABC):
+    """A marketplace API client. One instance per channel, sharing one httpx client."""
+
+    kind: ClassVar[str]
+    label: ClassVar[str]
+    pairing: ClassVar[StatusPairing]
+    #: The sandbox mount under /sandbox/<name> used by the demo.
+    sandbox_name: ClassVar[str]
+
+    @abc.abstractmethod
+    def fetch_orders(self, updated_since: dt.datetime | None) -> AsyncIterator[OrderPage]:
+        """Yield pages of orders changed since `updated_since` that the channel reports as open."""
+
+    @abc.abstractmethod
+    async def fetch_order_state(self, channel_order_id: str) -> str:
+        """The channel's current state of one order (used to confirm after ambiguous failures)."""
+
+    @abc.abstractmethod
+    async def accept(self, channel_order_id: str, decisions: list[LineDecision]) -> None:
+        """Send accept/refuse decisions for the order's lines."""
+
+    @abc.abstractmethod
+    async def push_tracking(self, channel_order_id: str, tracking: TrackingInfo) -> None: ...
+
+    @abc.abstractmethod
+    async def ship(self, channel_order_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def cancel(self, channel_order_id: str, reason: str) -> None: ...
+
+    async def mark_delivered(self, channel_order_id: str, delivered_at: dt.datetime) -> None:
+        raise RemoteError(f"{self.label} has no delivered step; the customer confirms receipt.", retryable=False)
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     if not value:
@@ -235,3 +241,134 @@ def error_text(response: httpx.Response) -> str:
             if isinstance(value, dict) and value.get("message"):
                 return str(value["message"])
     return json.dumps(body, ensure_ascii=False)[:500]
+
+
+# --------------------------------------------------------------------------- suppliers
+
+
+@dataclass(frozen=True)
+class SupplierAddress:
+    first_name: str
+    last_name: str
+    street1: str
+    postcode: str
+    city: str
+    country: str
+    company: str = ""
+    street2: str = ""
+    region: str = ""
+    phone: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class SupplierLine:
+    """One line of a supplier order, in the supplier's own SKU."""
+
+    sku: str
+    quantity: int
+    #: Our order line id, so tracking per line can be mapped back.
+    order_line_id: int = 0
+
+
+@dataclass(frozen=True)
+class SupplierOrderRequest:
+    """The part of a customer order sent to one supplier. `internal_reference` is our idempotency key."""
+
+    internal_reference: str
+    address: SupplierAddress
+    lines: tuple[SupplierLine, ...]
+    #: The supplier's carrier or shipping method code, from the channel's shipping mapping.
+    shipping_method: str = ""
+    currency: str = "EUR"
+
+
+@dataclass(frozen=True)
+class SupplierProblem:
+    """Why a supplier refuses an order: a stable review code and the supplier's own message."""
+
+    code: str
+    message: str
+    sku: str = ""
+
+
+@dataclass
+class CheckResult:
+    problems: list[SupplierProblem] = field(default_factory=list)
+    #: What the supplier will charge, in minor units, when it says.
+    total_cost: int | None = None
+    currency: str = "EUR"
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class SupplierTracking:
+    carrier: str
+    tracking_number: str
+    tracking_url: str = ""
+    #: supplier SKU → quantity in this parcel (empty: the whole order)
+    skus: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class SupplierOrderState:
+    """The supplier's view of one order. `status` is one of SUPPLIER_STATUSES."""
+
+    supplier_order_id: str
+    internal_reference: str
+    status: str
+    message: str = ""
+    trackings: list[SupplierTracking] = field(default_factory=list)
+
+
+#: Supplier order statuses as Waybill shows them in the order history.
+SUPPLIER_STATUSES = ("pending", "processed", "on_hold", "shipped", "cancelled", "failed", "error")
+
+
+class SupplierRefused(RemoteError):
+    """The supplier refused the order for a business reason (never retried as is)."""
+
+    def __init__(self, problems: list[SupplierProblem], status_code: int | None = None) -> None:
+        super().__init__("; ".join(p.message for p in problems), retryable=False, status_code=status_code)
+        self.problems = problems
+
+
+class AlreadyExists(RemoteError):
+    """The supplier already has an order with this reference (e.g. BigBuy ER008, ShipBob 422)."""
+
+    def __init__(self, message: str, supplier_order_id: str = "") -> None:
+        super().__init__(message, retryable=False)
+        self.supplier_order_id = supplier_order_id
+
+
+class SupplierConnector(ApiClient, abc.ABC):
+    """A supplier or warehouse API client, one instance per supplier."""
+
+    kind: ClassVar[str]
+    label: ClassVar[str]
+    sandbox_name: ClassVar[str]
+    #: The supplier works prepaid: orders are paid from a wallet that must cover them.
+    prepaid: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    async def check(self, order: SupplierOrderRequest) -> CheckResult:
+        """Preflight: would the supplier take this order, and for how much? Changes nothing."""
+
+    @abc.abstractmethod
+    async def create(self, order: SupplierOrderRequest) -> str:
+        """Create the order; returns the supplier's order id. Raises `AlreadyExists` or `SupplierRefused`."""
+
+    @abc.abstractmethod
+    async def find_by_reference(self, internal_reference: str) -> SupplierOrderState | None:
+        """Look an order up by our reference (after a crash or timeout, before creating again)."""
+
+    @abc.abstractmethod
+    async def fetch_state(self, supplier_order_id: str) -> SupplierOrderState:
+        """Status, messages and tracking of one supplier order."""
+
+    async def wallet(self) -> tuple[int, str] | None:
+        """Prepaid balance in minor units and its currency, or None where there is no wallet."""
+        return None

@@ -38,3 +38,24 @@ CREDENTIAL_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "backmarket": (("token", "API token"),),
     "mall": (("client_id", "Client ID"),),
 }
+
+
+SUPPLIER_CONNECTORS: dict[str, type] = {}
+
+
+def register_supplier(cls: type) -> type:
+    SUPPLIER_CONNECTORS[cls.kind] = cls
+    return cls
+
+
+def supplier_kinds() -> dict[str, type]:
+    import connectors.bigbuy
+    import connectors.shipbob  # noqa: F401
+
+    return dict(SUPPLIER_CONNECTORS)
+
+
+SUPPLIER_CREDENTIAL_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "bigbuy": (("api_key", "API key"),),
+    "shipbob": (("token", "Personal access token"), ("channel_id", "Channel id")),
+}
