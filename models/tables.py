@@ -160,6 +160,38 @@ class SupplierOrder(Table, tablename="supplier_order"):
     updated_at = Timestamptz()
 
 
+class SupplierOrderLine(Table, tablename="supplier_order_line"):
+    """Which order line (and how much of it) a supplier order carries, in the supplier's SKU."""
+
+    supplier_order = ForeignKey(references=SupplierOrder, on_delete=OnDelete.cascade, index=True)
+    order_line = ForeignKey(references=OrderLine, on_delete=OnDelete.cascade, index=True)
+    supplier_sku = Varchar(length=100)
+    quantity = Integer()
+
+
+class CatalogItem(Table, tablename="catalog_item"):
+    """Channel SKU → the supplier that ships it, under the supplier's own SKU, at a cost."""
+
+    channel_sku = Varchar(length=100, index=True)
+    supplier = ForeignKey(references=Supplier, on_delete=OnDelete.cascade)
+    supplier_sku = Varchar(length=100)
+    cost = BigInt(null=True, default=None)
+    currency = Varchar(length=3, default="EUR")
+    #: Lower is preferred when several suppliers carry the SKU.
+    priority = Integer(default=100)
+    active = Boolean(default=True)
+    updated_at = Timestamptz()
+
+
+class ShippingMapping(Table, tablename="shipping_mapping"):
+    """A channel's shipping rate name (e.g. *Free shipping*) → a supplier's carrier or method."""
+
+    channel = ForeignKey(references=Channel, on_delete=OnDelete.cascade)
+    channel_rate = Varchar(length=200)
+    supplier = ForeignKey(references=Supplier, on_delete=OnDelete.cascade)
+    method = Varchar(length=200)
+
+
 class Shipment(Table, tablename="shipment"):
     order = ForeignKey(references=Order, on_delete=OnDelete.cascade)
     supplier_order = ForeignKey(references=SupplierOrder, null=True, on_delete=OnDelete.set_null)
@@ -275,6 +307,9 @@ ALL_TABLES: list[type[Table]] = [
     Order,
     OrderLine,
     SupplierOrder,
+    SupplierOrderLine,
+    CatalogItem,
+    ShippingMapping,
     Shipment,
     ShipmentLine,
     ReviewIssue,
