@@ -245,13 +245,14 @@ def demo_jobs(sandboxes: dict[str, Sandbox], seed: int = 11):
 
 def _install_demo_jobs(scheduler: AsyncIOScheduler, sandboxes: dict[str, Sandbox], seed: int) -> None:
     rng = random.Random(seed)
+    marketplaces = {name: sandboxes[name] for _, _, name, _, _ in DEMO_CHANNELS}
 
     async def new_order() -> None:
         # Only create it on the marketplace: the channel's import job fetches it over HTTP.
-        rng.choice(list(sandboxes.values())).generate_orders(1)
+        rng.choice(list(marketplaces.values())).generate_orders(1)
 
     async def fault_burst() -> None:
-        sandbox = rng.choice(list(sandboxes.values()))
+        sandbox = rng.choice(list(marketplaces.values()))
         sandbox.faults.update({"error_rate": 0.7})
         scheduler.add_job(_clear_faults, "date", run_date=now() + dt.timedelta(seconds=20), args=[sandbox])
 

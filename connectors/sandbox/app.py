@@ -13,10 +13,18 @@ from connectors.sandbox.common import Sandbox
 
 def build_sandboxes(seed: int | None = None) -> dict[str, Sandbox]:
     from connectors.sandbox.backmarket import BackMarketSandbox
+    from connectors.sandbox.bigbuy import BigBuySandbox
     from connectors.sandbox.mall import MallSandbox
     from connectors.sandbox.mirakl import MiraklSandbox
+    from connectors.sandbox.shipbob import ShipBobSandbox
 
-    sandboxes: list[Sandbox] = [MiraklSandbox(seed), BackMarketSandbox(seed), MallSandbox(seed)]
+    sandboxes: list[Sandbox] = [
+        MiraklSandbox(seed),
+        BackMarketSandbox(seed),
+        MallSandbox(seed),
+        BigBuySandbox(seed),
+        ShipBobSandbox(seed),
+    ]
     return {sandbox.name: sandbox for sandbox in sandboxes}
 
 
