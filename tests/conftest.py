@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import random
@@ -10,8 +11,9 @@ import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
-from litestar.testing import AsyncTestClient
+from litestar import Litestar
 
 from models import credentials, db
 from models.actors import Actor
@@ -65,10 +67,43 @@ def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, secret_key="t" * 40, scheduler_enabled=False)
 
 
+@contextlib.asynccontextmanager
+async def serve_in_test_loop(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for `app`, which runs in the test's own event loop.
+
+    Litestar's `AsyncTestClient` runs the app in a thread with a second event loop. The app and
+    the test then share one database engine from two loops, which asyncpg does not allow
+    (PostgreSQL runs crashed as soon as a test touched the database while the app was up).
+    """
+    await db.close_pool()  # the app's lifespan binds the test database again, with a pool in this loop
+    started, stopping = asyncio.Event(), asyncio.Event()
+
+    async def run_lifespan() -> None:
+        # One task enters and leaves the lifespan (its task groups require it).
+        async with app.lifespan():
+            started.set()
+            await stopping.wait()
+
+    lifespan = asyncio.create_task(run_lifespan())
+    ready = asyncio.create_task(started.wait())
+    await asyncio.wait([lifespan, ready], return_when=asyncio.FIRST_COMPLETED)
+    if lifespan.done():
+        ready.cancel()
+        lifespan.result()  # start-up failed: raise its error
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver.local", follow_redirects=True
+        ) as http:
+            yield http
+    finally:
+        stopping.set()
+        await lifespan
+
+
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
-    app = create_app(settings)
-    async with AsyncTestClient(app=app) as test_client:
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve_in_test_loop(create_app(settings)) as test_client:
         yield test_client
 
 
@@ -78,7 +113,7 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
-async def login(client: AsyncTestClient, username: str, password: str = TEST_PASSWORD) -> None:
+async def login(client: httpx.AsyncClient, username: str, password: str = TEST_PASSWORD) -> None:
     page = await client.get("/login")
     response = await client.post(
         "/login",
