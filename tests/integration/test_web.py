@@ -9,9 +9,9 @@ import io
 import re
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from litestar import get
-from litestar.testing import AsyncTestClient
 
 from models.acceptance import accept_order
 from models.actors import Actor
@@ -20,7 +20,7 @@ from models.closing import cancel_order
 from models.importing import import_orders
 from models.shipping import add_shipment
 from models.tables import ApiToken, Carrier, Channel, Order, OrderLine, User
-from tests.conftest import TEST_PASSWORD, csrf_from, import_one, login, make_order
+from tests.conftest import TEST_PASSWORD, csrf_from, import_one, login, make_order, serve_in_test_loop
 from web.app import create_app
 from web.pages import forget_timezone
 
@@ -44,12 +44,12 @@ def next_link(page: str) -> str | None:
     return html.unescape(match.group(1)) if match else None
 
 
-async def logged_in(client: AsyncTestClient, username: str) -> AsyncTestClient:
+async def logged_in(client: httpx.AsyncClient, username: str) -> httpx.AsyncClient:
     await login(client, username)
     return client
 
 
-async def page_csrf(client: AsyncTestClient, path: str = "/settings") -> str:
+async def page_csrf(client: httpx.AsyncClient, path: str = "/settings") -> str:
     response = await client.get(path)
     assert response.status_code == 200, response.text
     return csrf_from(response.text)
@@ -153,7 +153,7 @@ async def test_login_page_is_public_and_labelled(client):
 # Login, throttling, logout ----------------------------------------------------------------------------
 
 
-async def post_login(client: AsyncTestClient, username: str, password: str):
+async def post_login(client: httpx.AsyncClient, username: str, password: str):
     form = await client.get("/login")
     return await client.post(
         "/login",
@@ -676,7 +676,7 @@ async def test_csv_export_row_content(client, users, channel):
 # JSON API -------------------------------------------------------------------------------------------------
 
 
-async def create_token_via_settings(client: AsyncTestClient, username: str, name: str = "integration") -> str:
+async def create_token_via_settings(client: httpx.AsyncClient, username: str, name: str = "integration") -> str:
     await login(client, username)
     response = await client.post("/settings/tokens", data={"name": name, "_csrf_token": await page_csrf(client)})
     assert response.status_code == 200, response.text
@@ -819,9 +819,9 @@ async def cancel_via_api(order_id: int) -> dict:
 
 
 @pytest.fixture
-async def app_client(settings) -> AsyncIterator[AsyncTestClient]:
+async def app_client(settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, extra_route_handlers=[cancel_via_http, cancel_via_api])
-    async with AsyncTestClient(app=app) as test_client:
+    async with serve_in_test_loop(app) as test_client:
         yield test_client
 
 
