@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 
 from models.order_queries import list_orders, order_detail
 from web.formatting import amount
@@ -132,18 +132,22 @@ class ApiOrdersController(Controller):
     async def list_orders(
         self,
         request: Request,
-        tab: str = Parameter(
-            default="all",
-            description="pending_review, awaiting_acceptance, awaiting_fulfillment, processing, shipped, "
-            "delivered, closed or all",
-        ),
-        q: str = Parameter(default="", description="Order id, customer name, SKU or tracking number (prefix match)"),
-        channel: str = Parameter(default="", description="Channel id"),
-        supplier: str = Parameter(default="", description="Supplier id"),
-        placed_from: str = Parameter(query="from", default="", description="First day, YYYY-MM-DD, merchant time zone"),
-        placed_to: str = Parameter(query="to", default="", description="Last day (included), YYYY-MM-DD"),
-        cursor: str | None = Parameter(default=None),
-        limit: int = Parameter(default=50, ge=1, le=200),
+        tab: Annotated[
+            str,
+            QueryParameter(
+                description="pending_review, awaiting_acceptance, awaiting_fulfillment, processing, shipped, "
+                "delivered, closed or all"
+            ),
+        ] = "all",
+        q: Annotated[str, QueryParameter(description="Order id, customer name, SKU or tracking number (prefix)")] = "",
+        channel: Annotated[str, QueryParameter(description="Channel id")] = "",
+        supplier: Annotated[str, QueryParameter(description="Supplier id")] = "",
+        placed_from: Annotated[
+            str, QueryParameter(query="from", description="First day, YYYY-MM-DD, merchant time zone")
+        ] = "",
+        placed_to: Annotated[str, QueryParameter(query="to", description="Last day (included), YYYY-MM-DD")] = "",
+        cursor: Annotated[str | None, QueryParameter(description="`next_cursor` of the previous page")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200, description="Orders per page")] = 50,
     ) -> ApiOrderList:
         tz = await current_timezone()
         parsed = parse_filter(
@@ -172,7 +176,7 @@ class ApiOrdersController(Controller):
         )
 
     @get("/{order_id:int}", summary="One order with lines, shipments, review issues and audit events")
-    async def get_order(self, order_id: int) -> ApiOrder:
+    async def get_order(self, order_id: FromPath[int]) -> ApiOrder:
         detail = await order_detail(order_id)
         if detail is None:
             raise NotFoundException(f"Order {order_id} does not exist.")

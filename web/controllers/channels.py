@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from connectors.registry import CREDENTIAL_FIELDS, channel_kinds
@@ -100,7 +100,7 @@ class ChannelsController(Controller):
         return Redirect(f"/channels/{channel_id}?created=1")
 
     @get("/{channel_id:int}")
-    async def channel_page(self, request: Request, channel_id: int, created: str = "") -> Template:
+    async def channel_page(self, request: Request, channel_id: FromPath[int], created: FromQuery[str] = "") -> Template:
         channel = await get_channel(channel_id)
         return await render(
             request,
@@ -115,12 +115,12 @@ class ChannelsController(Controller):
         )
 
     @get("/{channel_id:int}/edit", guards=[require_admin])
-    async def edit_channel(self, request: Request, channel_id: int) -> Template:
+    async def edit_channel(self, request: Request, channel_id: FromPath[int]) -> Template:
         channel = await get_channel(channel_id)
         return await self._form_page(request, channel, dict(channel), {})
 
     @post("/{channel_id:int}", guards=[require_admin])
-    async def save_channel(self, request: Request, channel_id: int, data: FORM) -> Template | Redirect:
+    async def save_channel(self, request: Request, channel_id: FromPath[int], data: FORM) -> Template | Redirect:
         channel = await get_channel(channel_id)
         try:
             await update_channel(channel_id, _form_from(data), channel_kinds())
@@ -129,7 +129,7 @@ class ChannelsController(Controller):
         return Redirect(f"/channels/{channel_id}")
 
     @post("/{channel_id:int}/sync", guards=[require_operator])
-    async def sync_now(self, request: Request, channel_id: int) -> Template | Redirect:
+    async def sync_now(self, request: Request, channel_id: FromPath[int]) -> Template | Redirect:
         await get_channel(channel_id)
         run = await sync_channel(channel_id, http_client())
         if not is_htmx(request):

@@ -7,7 +7,7 @@ from litestar import Response, get
 from models import db
 
 
-@get("/healthz", sync_to_thread=False, include_in_schema=False)
+@get("/healthz", include_in_schema=False)
 async def healthz() -> Response:
     try:
         await db.fetch("SELECT 1 AS ok")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from jobs.dispatcher import dispatch_due
@@ -36,7 +37,7 @@ class ConnectionIssuesController(Controller):
         )
 
     @post("/{issue_id:int}/retry", guards=[require_operator])
-    async def retry(self, request: Request, issue_id: int) -> Template | Redirect:
+    async def retry(self, request: Request, issue_id: FromPath[int]) -> Template | Redirect:
         """Send the failed message again now (or re-run the import) and show how it went."""
         issue = await get_issue(issue_id)
         if issue is None:

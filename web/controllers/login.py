@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
 from models.users import LoginThrottled, authenticate
@@ -26,7 +26,7 @@ class LoginController(Controller):
         return Redirect("/orders")
 
     @get("/login", include_in_schema=False)
-    async def login_form(self, request: Request, next: str = "/orders") -> Template | Redirect:
+    async def login_form(self, request: Request, next: FromQuery[str] = "/orders") -> Template | Redirect:
         if request.session.get(SESSION_USER_KEY):
             return Redirect(_safe_next(next))
         return Template("login.html", context={"next": _safe_next(next), "username": "", "error": ""})

@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from litestar.response import Template
 
 from models.app_settings import set_merchant_timezone
@@ -69,7 +69,7 @@ class SettingsController(Controller):
         )
 
     @post("/tokens/{token_id:int}/revoke", guards=[require_operator])
-    async def revoke_token(self, request: Request, token_id: int) -> Template:
+    async def revoke_token(self, request: Request, token_id: FromPath[int]) -> Template:
         await revoke_api_token(request.user.id, token_id)
         return await self._page(request, message="API token revoked.")
 
