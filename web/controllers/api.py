@@ -143,9 +143,9 @@ class ApiOrdersController(Controller):
         channel: Annotated[str, QueryParameter(description="Channel id")] = "",
         supplier: Annotated[str, QueryParameter(description="Supplier id")] = "",
         placed_from: Annotated[
-            str, QueryParameter(query="from", description="First day, YYYY-MM-DD, merchant time zone")
+            str, QueryParameter(name="from", description="First day, YYYY-MM-DD, merchant time zone")
         ] = "",
-        placed_to: Annotated[str, QueryParameter(query="to", description="Last day (included), YYYY-MM-DD")] = "",
+        placed_to: Annotated[str, QueryParameter(name="to", description="Last day (included), YYYY-MM-DD")] = "",
         cursor: Annotated[str | None, QueryParameter(description="`next_cursor` of the previous page")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200, description="Orders per page")] = 50,
     ) -> ApiOrderList:
