@@ -6,24 +6,85 @@ process can open a different database (tests, the `waybill` commands).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sqlite3
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Awaitable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
+from piccolo.querystring import QueryString
 
 DEFAULT_SQLITE_PATH = "waybill.sqlite3"
 DATABASE_URL_ENV = "WAYBILL_DATABASE_URL"
 BUSY_TIMEOUT_S = 30.0
+#: Connections kept open for SQLite statements outside transactions (reads, mostly).
+SQLITE_STATEMENT_POOL_SIZE = 4
+#: Page cache of each of those connections, in KiB (SQLite's default is 2 MiB).
+SQLITE_STATEMENT_CACHE_KIB = 32 * 1024
+
+
+class SQLiteStatementPool:
+    """A few long-lived SQLite connections, one per worker thread, for statements outside transactions.
+
+    Piccolo's SQLiteEngine opens a new connection (and a new thread) for every such statement; on a
+    dashboard page that issues a dozen small queries, opening connections costs more than the queries.
+    Each statement here is one hop to a worker thread that keeps its connection open.
+    """
+
+    def __init__(self, connection_kwargs: dict, size: int) -> None:
+        self._kwargs = {**connection_kwargs, "check_same_thread": False}
+        self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="waybill-sqlite")
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(**self._kwargs)
+            connection.row_factory = dict_factory
+            connection.execute("PRAGMA foreign_keys = 1")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute(f"PRAGMA cache_size = -{SQLITE_STATEMENT_CACHE_KIB}")
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    def _run(self, query: str, args: list) -> list[dict]:
+        cursor = self._connection().execute(query, args)
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    async def run(self, query: str, args: list) -> list[dict]:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, query, args)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        with self._lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
 
 
 class WaybillSQLiteEngine(SQLiteEngine):
-    """SQLite tuned for a web app: WAL, NORMAL sync, generous busy timeout, writes `BEGIN IMMEDIATE`."""
+    """SQLite tuned for a web app: WAL, NORMAL sync, generous busy timeout, writes `BEGIN IMMEDIATE`.
+
+    Between `start_pool()` and `close_pool()`, statements outside a transaction run on a
+    `SQLiteStatementPool`; transactions keep their own connection as in Piccolo.
+    """
+
+    _statement_pool: SQLiteStatementPool | None = None
 
     async def get_connection(self):  # type: ignore[override]
         connection = await super().get_connection()
@@ -34,6 +95,28 @@ class WaybillSQLiteEngine(SQLiteEngine):
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         with contextlib.closing(sqlite3.connect(self.path)) as conn:
             conn.execute("PRAGMA journal_mode = WAL")
+
+    def start_statement_pool(self, size: int) -> None:
+        if self._statement_pool is None:
+            self._statement_pool = SQLiteStatementPool(self.connection_kwargs, size)
+
+    def close_statement_pool(self) -> None:
+        pool, self._statement_pool = self._statement_pool, None
+        if pool is not None:
+            pool.close()
+
+    async def run_querystring(self, querystring: QueryString, in_pool: bool = False):
+        pool = self._statement_pool
+        if pool is None or self.current_transaction.get() is not None:
+            return await super().run_querystring(querystring, in_pool=in_pool)
+        query_id = self.get_query_id()
+        if self.log_queries:
+            self.print_query(query_id=query_id, query=querystring.__str__())
+        query, args = querystring.compile_string(engine_type=self.engine_type)
+        response = await pool.run(query, args)
+        if self.log_responses:
+            self.print_response(query_id=query_id, response=response)
+        return response
 
 
 def database_url_from_env() -> str:
@@ -105,13 +188,18 @@ def transaction():
 async def start_pool(max_size: int = 20) -> None:
     eng = engine()
     if isinstance(eng, PostgresEngine):
-        await eng.start_connection_pool(max_size=max_size)
+        # asyncpg opens 10 connections up front by default, which a small pool cannot hold.
+        await eng.start_connection_pool(min_size=min(max_size, 10), max_size=max_size)
+    elif isinstance(eng, WaybillSQLiteEngine):
+        eng.start_statement_pool(min(max_size, SQLITE_STATEMENT_POOL_SIZE))
 
 
 async def close_pool() -> None:
     eng = engine()
     if isinstance(eng, PostgresEngine):
         await eng.close_connection_pool()
+    elif isinstance(eng, WaybillSQLiteEngine):
+        eng.close_statement_pool()
 
 
 async def fetch(sql: str, *args) -> list[dict]:
@@ -119,6 +207,14 @@ async def fetch(sql: str, *args) -> list[dict]:
     from models.tables import Order
 
     return await Order.raw(sql, *args).run()
+
+
+async def concurrently(*reads: Awaitable[Any]) -> list[Any]:
+    """Await independent reads side by side (each on its own pooled connection); one after the other
+    inside a transaction, whose single connection cannot run two statements at once."""
+    if engine().current_transaction.get() is not None:
+        return [await read for read in reads]
+    return list(await asyncio.gather(*reads))
 
 
 @contextlib.asynccontextmanager
