@@ -3,10 +3,15 @@
 Lists are ordered newest first by (placed_at, id) and paged by keyset so any page costs the same.
 Tab counts without filters come from trigger-maintained counters; with filters they are counted
 up to a cap so a broad search never scans the whole table.
+
+Search words and the supplier filter are planned by how many rows they match (counted up to a cap
+through their index): a selective one drives the query (its orders are looked up by id), a broad
+one is checked per order while orders are read newest first. Either way a page reads few rows.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import json
@@ -30,6 +35,9 @@ from models.tables import (
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
+#: A search word or supplier matching at most this many rows drives a list query; a broader one is
+#: checked per order instead (reading ~PAGE_SIZE × orders / matches orders).
+DRIVE_LIMIT = 5_000
 
 LIST_COLUMNS = (
     "o.id, o.channel, o.channel_order_id, o.status, o.placed_at, o.currency, o.total, "
@@ -46,6 +54,8 @@ class OrderFilter:
     supplier_id: int | None = None
     placed_from: dt.datetime | None = None
     placed_to: dt.datetime | None = None
+    #: How the search words and supplier filter are planned, worked out once per filter (see below).
+    _plan: tuple[tuple, asyncio.Future] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def narrows_beyond_channel(self) -> bool:
@@ -75,7 +85,80 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int] | None:
         return None
 
 
-def _where(flt: OrderFilter, statuses: tuple[OrderStatus, ...]) -> tuple[list[str], list[Any]]:
+@dataclass
+class _Criterion:
+    """A search word or the supplier filter: rows of `source` naming matching orders, and their index."""
+
+    source: str  # table and alias
+    condition: str  # matching rows (an index range)
+    order_id: str  # the column naming the order
+    newest_first: str  # ORDER BY walking the index range backwards: newest orders first within a key
+    args: list[Any]
+    rows: int = 0  # matching index entries, counted up to COUNT_CAP + 1
+
+    @property
+    def ids_sql(self) -> str:
+        return f"SELECT {self.order_id} FROM {self.source} WHERE {self.condition}"
+
+    @property
+    def exists_sql(self) -> str:
+        return f"EXISTS (SELECT 1 FROM {self.source} WHERE {self.order_id} = o.id AND {self.condition})"
+
+
+def _criteria_of(flt: OrderFilter) -> list[_Criterion]:
+    criteria = []
+    if flt.supplier_id:
+        criteria.append(
+            _Criterion(
+                "supplier_order so",
+                "so.supplier = {}",
+                'so."order"',
+                'so.supplier DESC, so."order" DESC',
+                [flt.supplier_id],
+            )
+        )
+    for word in query_words(flt.q):
+        criteria.append(
+            _Criterion(
+                "order_search_term t",
+                "t.term >= {} AND t.term < {}",
+                't."order"',
+                't.term DESC, t."order" DESC',
+                [word, prefix_upper_bound(word)],
+            )
+        )
+    return criteria
+
+
+async def _planned_criteria(flt: OrderFilter) -> list[_Criterion]:
+    """The filter's criteria, most selective first, each with its (capped) number of matching rows.
+
+    Worked out once per filter object: the list and its tab counts (often fetched concurrently)
+    share one plan."""
+    if not (flt.supplier_id or query_words(flt.q)):
+        return []
+    key = (flt.q, flt.supplier_id, asyncio.get_running_loop())
+    if flt._plan is None or flt._plan[0] != key:
+        flt._plan = (key, asyncio.ensure_future(_estimate_criteria(flt)))
+    return list(await asyncio.shield(flt._plan[1]))
+
+
+async def _estimate_criteria(flt: OrderFilter) -> list[_Criterion]:
+    criteria = _criteria_of(flt)
+    for criterion in criteria:
+        rows = await db.fetch(
+            f"SELECT COUNT(*) AS n FROM ({criterion.ids_sql} LIMIT {{}}) matched", *criterion.args, COUNT_CAP + 1
+        )
+        criterion.rows = int(rows[0]["n"])
+    criteria.sort(key=lambda c: c.rows)
+    return criteria
+
+
+def _where(
+    flt: OrderFilter, statuses: tuple[OrderStatus, ...], criteria: list[_Criterion], may_drive: bool = True
+) -> tuple[list[str], list[Any]]:
+    """WHERE clauses for `flt` restricted to `statuses`. Of the planned `criteria`, the most selective one
+    drives (`o.id IN …`) when it is selective enough; the others are per-order `EXISTS` tests."""
     clauses: list[str] = []
     args: list[Any] = []
     if statuses:
@@ -90,22 +173,30 @@ def _where(flt: OrderFilter, statuses: tuple[OrderStatus, ...]) -> tuple[list[st
     if flt.placed_to:
         clauses.append("o.placed_at < {}")
         args.append(flt.placed_to)
-    if flt.supplier_id:
-        clauses.append('o.id IN (SELECT so."order" FROM supplier_order so WHERE so.supplier = {})')
-        args.append(flt.supplier_id)
-    for word in query_words(flt.q):
-        clauses.append('o.id IN (SELECT t."order" FROM order_search_term t WHERE t.term >= {} AND t.term < {})')
-        args.extend([word, prefix_upper_bound(word)])
+    # Several criteria intersect to fewer orders than any one of them matches, so then the most
+    # selective one drives as long as it stays within the count cap.
+    limit = DRIVE_LIMIT if len(criteria) == 1 else COUNT_CAP
+    drives = may_drive and bool(criteria) and criteria[0].rows <= limit
+    for i, criterion in enumerate(criteria):
+        if i == 0 and drives:
+            clauses.append(f"o.id IN ({criterion.ids_sql})")
+        else:
+            clauses.append(criterion.exists_sql)
+        args.extend(criterion.args)
     return clauses, args
 
 
 async def list_orders(flt: OrderFilter, cursor: str | None = None, limit: int = PAGE_SIZE) -> OrderPage:
     statuses = TAB_STATUSES.get(flt.tab, ())
-    clauses, args = _where(flt, statuses)
     position = decode_cursor(cursor) if cursor else None
+    criteria = await _planned_criteria(flt)
+
+    clauses, args = _where(flt, statuses, criteria)
     if position:
-        clauses.append("(o.placed_at < {} OR (o.placed_at = {} AND o.id < {}))")
-        args.extend([position[0], position[0], position[1]])
+        # A row-value comparison is one index range; the equivalent OR form made the database walk
+        # the index from the newest order down to the cursor, so deep pages got slower and slower.
+        clauses.append("(o.placed_at, o.id) < ({}, {})")
+        args.extend([position[0], position[1]])
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     sql = f"SELECT {LIST_COLUMNS} FROM orders o{where} ORDER BY o.placed_at DESC, o.id DESC LIMIT {{}}"
     rows = await db.fetch(sql, *args, limit + 1)
@@ -119,8 +210,7 @@ async def list_orders(flt: OrderFilter, cursor: str | None = None, limit: int = 
     page = OrderPage(rows=rows, next_cursor=next_cursor)
     ids = [row["id"] for row in rows]
     if ids:
-        page.issues = await open_issue_messages(ids)
-        page.line_summary = await line_summaries(ids)
+        page.issues, page.line_summary = await db.concurrently(open_issue_messages(ids), line_summaries(ids))
     return page
 
 
@@ -183,6 +273,8 @@ class TabCount:
 
 
 async def tab_counts(flt: OrderFilter) -> list[TabCount]:
+    """Orders per tab. Unfiltered: from the counters. Filtered: one pass over at most `COUNT_CAP` + 1
+    matching orders; when more match, every count is "at least" (`capped`)."""
     if not flt.narrows_beyond_channel:
         per_status = await status_counts(flt.channel_id)
         result = []
@@ -190,17 +282,36 @@ async def tab_counts(flt: OrderFilter) -> list[TabCount]:
             count = sum(per_status.get(s.value, 0) for s in statuses) if statuses else sum(per_status.values())
             result.append(TabCount(slug, label, count))
         return result
-    result = []
-    for slug, label, statuses in TABS:
-        clauses, args = _where(flt, statuses)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    criteria = await _planned_criteria(flt)
+    if criteria and db.is_sqlite():
+        # Read the matches of the most selective criterion through its index, newest first, stopping
+        # at the cap: never more than COUNT_CAP + 1 orders are looked up, however broad the search.
+        driver, others = criteria[0], criteria[1:]
+        clauses, args = _where(flt, (), others, may_drive=False)
+        where = " AND ".join([driver.condition, f"o.id = {driver.order_id}", *clauses])
         rows = await db.fetch(
-            f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM orders o{where} LIMIT {{}}) capped",
+            f"SELECT status, COUNT(*) AS n FROM (SELECT DISTINCT o.id, o.status FROM {driver.source} "
+            f"CROSS JOIN orders o WHERE {where} ORDER BY {driver.newest_first} LIMIT {{}}) capped GROUP BY status",
+            *driver.args,
             *args,
             COUNT_CAP + 1,
         )
-        n = int(rows[0]["n"])
-        result.append(TabCount(slug, label, min(n, COUNT_CAP), capped=n > COUNT_CAP))
+    else:
+        clauses, args = _where(flt, (), criteria)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        rows = await db.fetch(
+            f"SELECT status, COUNT(*) AS n FROM (SELECT o.status FROM orders o{where} LIMIT {{}}) capped "
+            "GROUP BY status",
+            *args,
+            COUNT_CAP + 1,
+        )
+    per_status = {row["status"]: int(row["n"]) for row in rows}
+    total = sum(per_status.values())
+    capped = total > COUNT_CAP
+    result = []
+    for slug, label, statuses in TABS:
+        count = sum(per_status.get(s.value, 0) for s in statuses) if statuses else total
+        result.append(TabCount(slug, label, min(count, COUNT_CAP), capped=capped))
     return result
 
 
@@ -219,27 +330,15 @@ async def order_detail(order_id: int, event_limit: int = 200) -> OrderDetail | N
     order = await Order.select().where(Order.id == order_id).first()
     if order is None:
         return None
-    channel = await Channel.select(Channel.id, Channel.name, Channel.kind).where(Channel.id == order["channel"]).first()
-    lines = await OrderLine.select().where(OrderLine.order == order_id).order_by(OrderLine.position)
-    shipments = await Shipment.select().where(Shipment.order == order_id).order_by(Shipment.id)
-    if shipments:
-        shipment_lines = await ShipmentLine.select(
-            ShipmentLine.shipment, ShipmentLine.quantity, ShipmentLine.order_line.sku
-        ).where(ShipmentLine.shipment.is_in([s["id"] for s in shipments]))
-        by_shipment: dict[int, list[dict[str, Any]]] = {}
-        for row in shipment_lines:
-            by_shipment.setdefault(row["shipment"], []).append(
-                {"sku": row["order_line.sku"], "quantity": row["quantity"]}
-            )
-        for shipment in shipments:
-            shipment["lines"] = by_shipment.get(shipment["id"], [])
-    issues = (
-        await ReviewIssue.select()
+    channel, lines, shipments, issues, events, supplier_orders = await db.concurrently(
+        Channel.select(Channel.id, Channel.name, Channel.kind).where(Channel.id == order["channel"]).first().run(),
+        OrderLine.select().where(OrderLine.order == order_id).order_by(OrderLine.position).run(),
+        Shipment.select().where(Shipment.order == order_id).order_by(Shipment.id).run(),
+        ReviewIssue.select()
         .where((ReviewIssue.order == order_id) & ReviewIssue.resolved_at.is_null())
         .order_by(ReviewIssue.id)
-    )
-    events = (
-        await Event.select(
+        .run(),
+        Event.select(
             Event.id,
             Event.at,
             Event.actor_kind,
@@ -253,12 +352,23 @@ async def order_detail(order_id: int, event_limit: int = 200) -> OrderDetail | N
         .order_by(Event.at, ascending=False)
         .order_by(Event.id, ascending=False)
         .limit(event_limit)
-    )
-    supplier_orders = (
-        await SupplierOrder.select(SupplierOrder.all_columns(), SupplierOrder.supplier.name)
+        .run(),
+        SupplierOrder.select(SupplierOrder.all_columns(), SupplierOrder.supplier.name)
         .where(SupplierOrder.order == order_id)
         .order_by(SupplierOrder.id)
+        .run(),
     )
+    if shipments:
+        shipment_lines = await ShipmentLine.select(
+            ShipmentLine.shipment, ShipmentLine.quantity, ShipmentLine.order_line.sku
+        ).where(ShipmentLine.shipment.is_in([s["id"] for s in shipments]))
+        by_shipment: dict[int, list[dict[str, Any]]] = {}
+        for row in shipment_lines:
+            by_shipment.setdefault(row["shipment"], []).append(
+                {"sku": row["order_line.sku"], "quantity": row["quantity"]}
+            )
+        for shipment in shipments:
+            shipment["lines"] = by_shipment.get(shipment["id"], [])
     return OrderDetail(order, channel or {}, lines, shipments, issues, events, supplier_orders)
 
 

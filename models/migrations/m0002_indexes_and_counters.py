@@ -27,6 +27,10 @@ INDEXES = [
     "CREATE INDEX sync_issue_integration ON sync_issue (integration_kind, integration_id, at)",
     "CREATE INDEX raw_payload_channel_order ON raw_payload (channel, channel_order_id, received_at)",
     "CREATE INDEX order_search_term_term ON order_search_term (term, \"order\")",
+    # Checks "does this order have a term in this range?" from the index alone (broad searches test
+    # each order while reading orders newest first); it supersedes the plain index on "order".
+    "CREATE INDEX order_search_term_order_term ON order_search_term (\"order\", term)",
+    "DROP INDEX order_search_term_order",
     "CREATE INDEX api_token_user ON api_token (\"user\")",
     "CREATE UNIQUE INDEX order_status_count_uq ON order_status_count (channel_id, status)",
 ]

@@ -11,6 +11,7 @@ from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
 from litestar.response import Stream, Template
 
+from models import db
 from models.clock import now
 from models.lifecycle import STATUS_LABELS, OrderStatus
 from models.order_queries import (
@@ -40,9 +41,10 @@ class OrdersController(Controller):
     async def dashboard(self, request: Request, cursor: str | None = None) -> Template:
         tz = await current_timezone()
         parsed = parse_filter(dict(request.query_params), tz)
-        page = await list_orders(parsed.flt, cursor)
-        tabs = await tab_counts(parsed.flt)
-        choices = await filter_choices()
+        # Independent reads, run side by side.
+        page, tabs, choices = await db.concurrently(
+            list_orders(parsed.flt, cursor), tab_counts(parsed.flt), filter_choices()
+        )
         channel_names = {c["id"]: c["name"] for c in choices["channels"]}
         context = {
             "parsed": parsed,
