@@ -161,6 +161,7 @@ async def prepare_sqlite(data_dir: Path, orders: int, refill: bool = False) -> s
         for suffix in ("", "-wal", "-shm"):
             Path(f"{stale}{suffix}").unlink(missing_ok=True)
     started = time.perf_counter()
+    schema = schema_fingerprint()  # before migrating, so a migration added meanwhile is not claimed
     log(f"Filling {path} with {orders:,} orders (one-time; reused afterwards)")
     url = f"sqlite:///{partial}"
     engine = db.engine_for(url)
@@ -190,7 +191,9 @@ async def prepare_sqlite(data_dir: Path, orders: int, refill: bool = False) -> s
         for kind, _name, sql in schema:
             if kind == "trigger":
                 conn.execute(sql)
-        marker = Marker(orders, filled_at=now().isoformat(), seconds=round(time.perf_counter() - started, 1))
+        marker = Marker(
+            orders, schema=schema, filled_at=now().isoformat(), seconds=round(time.perf_counter() - started, 1)
+        )
         conn.execute(
             "INSERT INTO app_setting (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (MARKER_KEY, marker.dumps()),
@@ -331,6 +334,7 @@ async def prepare_postgres(url: str, orders: int, refill: bool = False) -> str:
         await conn.close()
 
     started = time.perf_counter()
+    schema = schema_fingerprint()  # before migrating, so a migration added meanwhile is not claimed
     log(f"Filling the PostgreSQL database with {orders:,} orders (one-time; reused afterwards)")
     engine = db.engine_for(url)
     await migrate(engine)
@@ -384,7 +388,9 @@ async def prepare_postgres(url: str, orders: int, refill: bool = False) -> str:
                     f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
                     f'(SELECT COALESCE(MAX(id), 1) FROM "{table}"))'
                 )
-            marker = Marker(orders, filled_at=now().isoformat(), seconds=round(time.perf_counter() - started, 1))
+            marker = Marker(
+                orders, schema=schema, filled_at=now().isoformat(), seconds=round(time.perf_counter() - started, 1)
+            )
             await conn.execute(
                 "INSERT INTO app_setting (key, value) VALUES ($1, $2) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
