@@ -54,23 +54,6 @@ def _decide_line(change: OrderChange, line_id: int, accept: bool, reason: str = 
     change.line_updates[line_id] = {"status": line["status"], "rejection_reason": line["rejection_reason"]}
 
 
-def _queue_decisions(change: OrderChange) -> None:
-    """Tell the channel once every line is decided (Mirakl needs all lines in one call)."""
-    if any(line["status"] == LineStatus.PENDING for line in change.lines):
-        return
-    decisions = [
-        {"line_id": line["channel_line_id"], "sku": line["sku"], "accepted": line["status"] == LineStatus.ACCEPTED}
-        for line in change.lines
-    ]
-    change.send(
-        "channel",
-        change.order["channel"],
-        "accept",
-        f"channel:{change.order['channel']}:{change.order['channel_order_id']}:accept",
-        {"channel_order_id": change.order["channel_order_id"], "lines": decisions},
-    )
-
-
 async def accept_order(order_id: int, actor: Actor, expected_version: int | None = None) -> None:
     """Accept every pending line."""
     async with change_order(order_id, actor, expected_version) as change:
@@ -79,7 +62,7 @@ async def accept_order(order_id: int, actor: Actor, expected_version: int | None
             if line["status"] == LineStatus.PENDING:
                 _decide_line(change, line["id"], accept=True)
         _apply_decision_status(change)
-        _queue_decisions(change)
+        change.queue_channel_decisions()
 
 
 async def reject_order(
@@ -93,7 +76,7 @@ async def reject_order(
             if line["status"] == LineStatus.PENDING:
                 _decide_line(change, line["id"], accept=False, reason=text)
         _apply_decision_status(change)
-        _queue_decisions(change)
+        change.queue_channel_decisions()
 
 
 async def decide_line(
@@ -110,7 +93,7 @@ async def decide_line(
         _require_deciding(change)
         _decide_line(change, line_id, accept, text)
         _apply_decision_status(change)
-        _queue_decisions(change)
+        change.queue_channel_decisions()
 
 
 async def edit_line_quantity(

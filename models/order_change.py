@@ -164,7 +164,28 @@ class OrderChange:
         if remaining == 0 and self.status == OrderStatus.PENDING_REVIEW:
             target = resume_status(self.line_states(await self.shipped_quantities()), await self.sent_to_supplier())
             self.move_to(target, "review issues resolved")
+            # An order accepted automatically but held for review tells the channel now.
+            self.queue_channel_decisions()
         return len(to_close)
+
+    def queue_channel_decisions(self) -> None:
+        """Tell the channel once every line is decided (Mirakl needs all lines in one call).
+
+        The idempotency key makes a second call for the same order a no-op.
+        """
+        if any(line["status"] == LineStatus.PENDING for line in self.lines):
+            return
+        decisions = [
+            {"line_id": line["channel_line_id"], "sku": line["sku"], "accepted": line["status"] == LineStatus.ACCEPTED}
+            for line in self.lines
+        ]
+        self.send(
+            "channel",
+            self.order["channel"],
+            "accept",
+            f"channel:{self.order['channel']}:{self.order['channel_order_id']}:accept",
+            {"channel_order_id": self.order["channel_order_id"], "lines": decisions},
+        )
 
     def send(
         self,

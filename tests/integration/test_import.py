@@ -10,6 +10,7 @@ from models.actors import Actor
 from models.clock import now
 from models.importing import import_orders
 from models.lifecycle import OrderStatus
+from models.order_change import change_order
 from models.order_queries import OrderFilter, list_orders, status_counts
 from models.tables import Channel, Order, RawPayload, ReviewIssue
 from tests import databases
@@ -214,6 +215,13 @@ async def test_auto_accept_still_sends_invalid_orders_to_review(database_url):
     assert (await order_row(order_id))["status"] == OrderStatus.PENDING_REVIEW
     assert await open_issue_codes(order_id) == ["missing_surname"]
     assert "accepted" not in await event_kinds(order_id)
+    assert await outbox_for(order_id) == []
+
+    # Once fixed, the sale is accepted on the marketplace (the Cubyn ↔ Back Market flow).
+    async with change_order(order_id, Actor.user("merchant")) as change:
+        await change.resolve_issues(note="address fixed")
+    assert (await order_row(order_id))["status"] == OrderStatus.AWAITING_FULFILLMENT
+    assert [m["action"] for m in await outbox_for(order_id)] == ["accept"]
 
 
 async def test_orders_without_acceptance_step_go_straight_to_fulfillment(channel):

@@ -33,6 +33,16 @@ CSV_HEADER = [
 ]  # fmt: skip
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """Text from marketplaces must not run as a formula when the CSV is opened in a spreadsheet."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 class OrdersController(Controller):
     path = "/orders"
     include_in_schema = False
@@ -80,20 +90,23 @@ class OrdersController(Controller):
                     summary = page.line_summary.get(row["id"], {"items": 0, "skus": []})
                     writer.writerow(
                         [
-                            row["channel_order_id"],
-                            channel_names.get(row["channel"], ""),
-                            STATUS_LABELS.get(OrderStatus(row["status"]), row["status"]),
-                            row["placed_at"].astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                            f"{row['customer_first_name']} {row['customer_last_name']}".strip(),
-                            row["ship_country"],
-                            row["ship_city"],
-                            row["ship_postcode"],
-                            summary["items"],
-                            " ".join(summary["skus"]),
-                            amount(row["total"], row["currency"]),
-                            row["currency"],
-                            row["payment_status"],
-                            " | ".join(page.issues.get(row["id"], [])),
+                            spreadsheet_safe(value)
+                            for value in (
+                                row["channel_order_id"],
+                                channel_names.get(row["channel"], ""),
+                                STATUS_LABELS.get(OrderStatus(row["status"]), row["status"]),
+                                row["placed_at"].astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                                f"{row['customer_first_name']} {row['customer_last_name']}".strip(),
+                                row["ship_country"],
+                                row["ship_city"],
+                                row["ship_postcode"],
+                                summary["items"],
+                                " ".join(summary["skus"]),
+                                amount(row["total"], row["currency"]),
+                                row["currency"],
+                                row["payment_status"],
+                                " | ".join(page.issues.get(row["id"], [])),
+                            )
                         ]
                     )
                 yield buffer.getvalue()
