@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Stream, Template
 
 from models import db
@@ -48,7 +49,7 @@ class OrdersController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def dashboard(self, request: Request, cursor: str | None = None) -> Template:
+    async def dashboard(self, request: Request, cursor: FromQuery[str | None] = None) -> Template:
         tz = await current_timezone()
         parsed = parse_filter(dict(request.query_params), tz)
         # Independent reads, run side by side.
@@ -69,7 +70,7 @@ class OrdersController(Controller):
         return await render(request, "orders/list.html", nav="orders", **context)
 
     @get("/badge")
-    async def badge(self, request: Request, nav: str = "") -> Template:
+    async def badge(self, request: Request, nav: FromQuery[str] = "") -> Template:
         """The Orders menu entry with its red dot; polled by every page."""
         return await fragment(request, "_nav_orders.html", pending_review=await pending_review_count(), nav=nav[:32])
 
@@ -121,7 +122,7 @@ class OrdersController(Controller):
         )
 
     @get("/{order_id:int}")
-    async def order_page(self, request: Request, order_id: int) -> Template:
+    async def order_page(self, request: Request, order_id: FromPath[int]) -> Template:
         detail = await order_detail(order_id)
         if detail is None:
             raise NotFoundException(f"Order {order_id} does not exist.")
@@ -135,7 +136,7 @@ class OrdersController(Controller):
         )
 
     @get("/{order_id:int}/payloads/{payload_id:int}")
-    async def payload_page(self, request: Request, order_id: int, payload_id: int) -> Template:
+    async def payload_page(self, request: Request, order_id: FromPath[int], payload_id: FromPath[int]) -> Template:
         payload = await payload_for_order(order_id, payload_id)
         if payload is None:
             raise NotFoundException(f"Order {order_id} has no channel data {payload_id}.")
