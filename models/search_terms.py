@@ -2,31 +2,54 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
 
 MAX_TERM_LENGTH = 100
 _WORD_SPLIT = re.compile(r"[^\w]+", re.UNICODE)
+#: Names and SKUs repeat from order to order: their terms are computed once (an import writes many).
+_CACHE_SIZE = 16_384
 
 
 def normalise(text: str) -> str:
     """Lower-case and strip accents so *Müller* is found by *muller* and *MÜLLER*."""
+    if text.isascii():
+        # ASCII is left as it is by NFKD and has no combining marks; its casefold is lower().
+        return text.strip().lower()[:MAX_TERM_LENGTH]
+    return _normalise_unicode(text)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _normalise_unicode(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return stripped[:MAX_TERM_LENGTH]
 
 
 def words(text: str) -> list[str]:
-    return [w for w in _WORD_SPLIT.split(normalise(text)) if w]
+    return list(_words(text))
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(w for w in _WORD_SPLIT.split(normalise(text)) if w)
 
 
 def identifier_terms(value: str) -> set[str]:
     """An id, SKU or tracking number: whole, and its alphanumeric parts."""
+    return set(_identifier_terms(value))
+
+
+def _identifier_terms(value: str) -> tuple[str, ...]:
     whole = normalise(value)
     if not whole:
-        return set()
-    return {whole, *words(value)}
+        return ()
+    return (whole, *(w for w in _WORD_SPLIT.split(whole) if w))
+
+
+_cached_identifier_terms = functools.lru_cache(maxsize=_CACHE_SIZE)(_identifier_terms)
 
 
 def order_terms(
@@ -36,15 +59,18 @@ def order_terms(
     skus: Iterable[str] = (),
     tracking_numbers: Iterable[str] = (),
 ) -> set[str]:
-    terms = set(identifier_terms(channel_order_id))
+    terms = set(_identifier_terms(channel_order_id))  # unique per order: not worth caching
     for name in names:
-        terms.update(words(name))
+        terms.update(_words(name))
     for email in emails:
         if email:
             terms.add(normalise(email))
-    for value in [*skus, *tracking_numbers]:
-        terms.update(identifier_terms(value))
-    return {t for t in terms if t}
+    for value in skus:
+        terms.update(_cached_identifier_terms(value))
+    for value in tracking_numbers:
+        terms.update(_identifier_terms(value))
+    terms.discard("")
+    return terms
 
 
 def query_words(query: str) -> list[str]:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.search_terms import (
     MAX_TERM_LENGTH,
@@ -88,3 +93,48 @@ def test_prefix_upper_bound_bounds_every_extension():
     for term in ("dvo", "dvorak", "dvo\u00ff", "dvo\uffff"):
         assert "dvo" <= term < bound
     assert bound < "dvp"
+
+
+def reference_normalise(text: str) -> str:
+    """The plain definition: casefold, NFKD, drop combining marks, cap the length."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))[:MAX_TERM_LENGTH]
+
+
+def reference_order_terms(channel_order_id, names, emails, skus, tracking_numbers) -> set[str]:
+    def split(text: str) -> list[str]:
+        return [w for w in re.split(r"[^\w]+", reference_normalise(text)) if w]
+
+    def identifier(value: str) -> set[str]:
+        whole = reference_normalise(value)
+        return {whole, *split(value)} if whole else set()
+
+    terms = identifier(channel_order_id)
+    for name in names:
+        terms.update(split(name))
+    terms.update(reference_normalise(email) for email in emails if email)
+    for value in [*skus, *tracking_numbers]:
+        terms.update(identifier(value))
+    return {t for t in terms if t}
+
+
+texts = st.text(st.characters(codec="utf-8"), max_size=120) | st.sampled_from(
+    ["Dvořák", "  Ångström ", "ＡＢＣ", "Straße", "O'Brien", "x" * 130, " \t", "SKU-ÄÖ/12", "ǅ", "İstanbul"]
+)
+
+
+@given(texts)
+@settings(max_examples=300)
+def test_normalise_matches_its_definition(text):
+    assert normalise(text) == reference_normalise(text)
+    assert normalise(text) == reference_normalise(text)  # cached the second time
+    assert words(text) == [w for w in re.split(r"[^\w]+", reference_normalise(text)) if w]
+
+
+@given(texts, st.lists(texts, max_size=4), st.lists(texts, max_size=2), st.lists(texts, max_size=3), st.lists(texts))
+@settings(max_examples=300)
+def test_order_terms_match_their_definition(channel_order_id, names, emails, skus, tracking_numbers):
+    expected = reference_order_terms(channel_order_id, names, emails, skus, tracking_numbers)
+    for _ in range(2):  # the second time from the caches
+        assert order_terms(channel_order_id, names, emails, skus, tracking_numbers) == expected
+    assert identifier_terms(channel_order_id) == reference_order_terms(channel_order_id, [], [], [], [])
