@@ -1,0 +1,145 @@
+"""Bulk writes of plain tuples through the open transaction's own database connection.
+
+Piccolo builds a `Table` object per row and a `QueryString` per value, which costs far more than the
+database itself when an import writes a dozen rows per order. These helpers send tuples straight to
+the driver of the transaction opened with `models.db.transaction()` (aiosqlite on SQLite, asyncpg on
+PostgreSQL), so they commit or roll back with everything else done in it.
+
+Values are stored exactly as Piccolo stores them:
+
+- timezone-aware datetimes: on SQLite through the sqlite3 adapter Piccolo registers (`str()` of the
+  value in UTC, e.g. `2026-03-01 12:00:00+00:00`); on PostgreSQL as `timestamptz` by asyncpg;
+- JSON columns take the JSON text; booleans are Python bools (SQLite keeps 1 or 0);
+- columns a caller does not give get the Piccolo column default, as `Table.insert` would write it.
+
+Statements stay under both engines' bound-parameter limits (32,766 on SQLite, 32,767 on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from piccolo.columns.defaults.base import Default
+from piccolo.table import Table
+
+from models import db
+
+#: Bound parameters per statement: below SQLite's default limit (32,766) and PostgreSQL's (32,767).
+MAX_PARAMETERS = 30_000
+
+
+def _connection() -> tuple[Any, bool]:
+    """The driver connection of the current transaction, and whether it is SQLite."""
+    engine = db.engine()
+    transaction = engine.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("bulk writes must run inside models.db.transaction()")
+    return transaction.connection, engine.engine_type == "sqlite"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _marks(count: int, sqlite: bool, start: int = 1) -> list[str]:
+    return ["?"] * count if sqlite else [f"${n}" for n in range(start, start + count)]
+
+
+def chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+async def fetch(sql: str, *args: Any) -> list[tuple]:
+    """Run a query written with `{}` placeholders in the current transaction; rows as tuples."""
+    connection, sqlite = _connection()
+    query = sql.format(*_marks(len(args), sqlite))
+    if sqlite:
+        rows = await connection.execute_fetchall(query, args)
+        # Piccolo's connections turn rows into dicts.
+        return [tuple(row.values()) if isinstance(row, dict) else tuple(row) for row in rows]
+    return [tuple(record) for record in await connection.fetch(query, *args)]
+
+
+async def execute(sql: str, *args: Any) -> None:
+    """Run a statement written with `{}` placeholders in the current transaction."""
+    connection, sqlite = _connection()
+    query = sql.format(*_marks(len(args), sqlite))
+    if sqlite:
+        await connection.execute(query, args)
+    else:
+        await connection.execute(query, *args)
+
+
+def in_list(count: int) -> str:
+    """`{}, {}, …` for an `IN (…)` of `count` values."""
+    return ", ".join(["{}"] * count)
+
+
+class TableInsert:
+    """INSERTs of tuples into one table: the given `columns` in order, Piccolo defaults for the rest.
+
+    Build one per table and column list (module level); `await insert.rows(rows)` writes them.
+    """
+
+    def __init__(self, table: type[Table], columns: Sequence[str]) -> None:
+        by_name = {c._meta.db_column_name: c for c in table._meta.columns if not c._meta.primary_key}
+        unknown = [name for name in columns if name not in by_name]
+        if unknown:
+            raise ValueError(f"{table._meta.tablename} has no column {', '.join(unknown)}")
+        rest = [column for name, column in by_name.items() if name not in columns]
+        for column in rest:
+            default = getattr(column, "default", None)
+            if isinstance(default, Default) or callable(default):
+                raise ValueError(f"{table._meta.tablename}.{column._meta.db_column_name} has no fixed default: give it")
+        self.table = table._meta.tablename
+        self.columns = (*columns, *(c._meta.db_column_name for c in rest))
+        #: Appended to every row given.
+        self.defaults = tuple(column.get_default_value() for column in rest)
+        self._statements: dict[tuple[bool, int, tuple[str, ...]], str] = {}
+
+    def _sql(self, sqlite: bool, rows: int, returning: tuple[str, ...]) -> str:
+        key = (sqlite, rows, returning)
+        sql = self._statements.get(key)
+        if sql is None:
+            width = len(self.columns)
+            if sqlite:
+                values = ", ".join(["(" + ", ".join(["?"] * width) + ")"] * rows)
+            else:
+                values = ", ".join(
+                    "(" + ", ".join(_marks(width, False, start=1 + r * width)) + ")" for r in range(rows)
+                )
+            sql = f"INSERT INTO {_quote(self.table)} ({', '.join(map(_quote, self.columns))}) VALUES {values}"
+            if returning:
+                sql += " RETURNING " + ", ".join(map(_quote, returning))
+            self._statements[key] = sql
+        return sql
+
+    async def rows(self, rows: Sequence[tuple], returning: Sequence[str] = ()) -> list[tuple]:
+        """Insert `rows`; with `returning`, those columns of every inserted row (in no particular order)."""
+        if not rows:
+            return []
+        connection, sqlite = _connection()
+        if self.defaults:
+            defaults = self.defaults
+            rows = [row + defaults for row in rows]
+        returning = tuple(returning)
+        if not returning:
+            if sqlite:
+                await connection.executemany(self._sql(True, 1, ()), rows)
+            else:
+                await connection.copy_records_to_table(self.table, records=rows, columns=self.columns)
+            return []
+        per_statement = max(1, MAX_PARAMETERS // len(self.columns))
+        out: list[tuple] = []
+        for part in chunks(rows, per_statement):
+            sql = self._sql(sqlite, len(part), returning)
+            params = list(itertools.chain.from_iterable(part))
+            if sqlite:
+                found = await connection.execute_fetchall(sql, params)
+                out.extend(tuple(row.values()) if isinstance(row, dict) else tuple(row) for row in found)
+            else:
+                out.extend(tuple(record) for record in await connection.fetch(sql, *params))
+        return out
