@@ -3,29 +3,62 @@
 Re-reading an order never duplicates it and never overwrites the merchant's edits; every distinct
 version of the channel's payload is kept. A batch goes in one transaction; if the batch fails, each
 order is retried alone so one bad order never blocks the others.
+
+Rows are built as plain tuples and written with `models.bulk` (a backfill writes a dozen rows per
+order, and building Piccolo objects for them cost far more than the database did).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from models import db
+from models import bulk, db
 from models.actors import Actor
 from models.clock import now, to_utc_seconds
-from models.db import insert_chunked
-from models.events import event_row
 from models.incoming import IncomingOrder
 from models.lifecycle import LineStatus, OrderStatus, PaymentMethod, PaymentStatus
 from models.search_terms import order_terms
 from models.tables import Event, Order, OrderLine, OrderSearchTerm, OutboxMessage, RawPayload, ReviewIssue
-from models.validation import order_problems
+from models.validation import Problem, order_problems
 
 log = logging.getLogger(__name__)
+
+#: Values per `IN (…)` list, well below both engines' bound-parameter limits.
+IN_CHUNK = 5_000
+
+INSERT_ORDER = bulk.TableInsert(
+    Order,
+    (
+        "channel", "channel_order_id", "status", "version", "channel_status", "channel_status_confirmed_at",
+        "payment_method", "payment_status", "currency", "total", "shipping_total", "shipping_rate",
+        "customer_first_name", "customer_last_name", "customer_email", "customer_phone",
+        "ship_first_name", "ship_last_name", "ship_company", "ship_street1", "ship_street2", "ship_postcode",
+        "ship_city", "ship_region", "ship_country", "ship_phone", "placed_at", "imported_at", "updated_at",
+        "accepted_at",
+    ),
+)  # fmt: skip
+INSERT_LINE = bulk.TableInsert(
+    OrderLine, ("order", "position", "channel_line_id", "sku", "title", "quantity", "unit_price", "status")
+)
+INSERT_ISSUE = bulk.TableInsert(ReviewIssue, ("order", "order_line", "code", "message", "source", "opened_at"))
+INSERT_EVENT = bulk.TableInsert(
+    Event, ("order", "order_line", "at", "actor_kind", "actor_name", "kind", "message", "details")
+)
+INSERT_TERM = bulk.TableInsert(OrderSearchTerm, ("order", "term"))
+INSERT_PAYLOAD = bulk.TableInsert(RawPayload, ("channel", "channel_order_id", "digest", "received_at", "body"))
+INSERT_OUTBOX = bulk.TableInsert(
+    OutboxMessage,
+    (
+        "target_kind", "target_id", "order", "action", "idempotency_key", "payload", "state", "next_attempt_at",
+        "created_at",
+    ),
+)  # fmt: skip
 
 
 @dataclass
@@ -97,11 +130,16 @@ async def _import_alone(channel: dict[str, Any], incoming: IncomingOrder, actor:
 
 async def _import_batch(channel: dict[str, Any], batch: list[IncomingOrder], actor: Actor) -> ImportResult:
     result = ImportResult()
+    existing: dict[str, int] = {}
     ids = [o.channel_order_id for o in batch]
-    existing_rows = await Order.select(Order.id, Order.channel_order_id).where(
-        (Order.channel == channel["id"]) & Order.channel_order_id.is_in(ids)
-    )
-    existing = {row["channel_order_id"]: row["id"] for row in existing_rows}
+    for part in bulk.chunks(ids, IN_CHUNK):
+        rows = await bulk.fetch(
+            "SELECT id, channel_order_id FROM orders "
+            f"WHERE channel = {{}} AND channel_order_id IN ({bulk.in_list(len(part))})",
+            channel["id"],
+            *part,
+        )
+        existing.update((channel_order_id, order_id) for order_id, channel_order_id in rows)
     fresh = [o for o in batch if o.channel_order_id not in existing]
     known = [o for o in batch if o.channel_order_id in existing]
     if known:
@@ -109,6 +147,16 @@ async def _import_batch(channel: dict[str, Any], batch: list[IncomingOrder], act
     if fresh:
         await _insert_new(channel, fresh, actor, result)
     return result
+
+
+def _details(values: dict[str, Any]) -> str:
+    """An event's details, as `models.events.event_row` writes them."""
+    return json.dumps(values, ensure_ascii=False, default=str)
+
+
+@functools.lru_cache(maxsize=1024)
+def _imported_details(channel_status: str, lines: int) -> str:
+    return _details({"channel_status": channel_status, "lines": lines})
 
 
 async def _refresh_known(
@@ -119,39 +167,45 @@ async def _refresh_known(
     result: ImportResult,
 ) -> None:
     """Keep each new payload version and the channel's status; never touch local edits."""
-    digests = await RawPayload.select(RawPayload.channel_order_id, RawPayload.digest).where(
-        (RawPayload.channel == channel["id"]) & RawPayload.channel_order_id.is_in([o.channel_order_id for o in known])
-    )
-    seen = {(row["channel_order_id"], row["digest"]) for row in digests}
+    channel_id = channel["id"]
+    seen: set[tuple[str, str]] = set()
+    for part in bulk.chunks([o.channel_order_id for o in known], IN_CHUNK):
+        rows = await bulk.fetch(
+            "SELECT channel_order_id, digest FROM raw_payload "
+            f"WHERE channel = {{}} AND channel_order_id IN ({bulk.in_list(len(part))})",
+            channel_id,
+            *part,
+        )
+        seen.update((channel_order_id, digest) for channel_order_id, digest in rows)
+    stamp = now()
+    payloads, events = [], []
+    #: channel status → orders that now have it
+    statuses: dict[str, list[int]] = {}
     for incoming in known:
         digest = payload_digest(incoming)
         if (incoming.channel_order_id, digest) in seen:
             result.unchanged += 1
             continue
         order_id = existing[incoming.channel_order_id]
-        await RawPayload.insert(
-            RawPayload(
-                channel=channel["id"],
-                channel_order_id=incoming.channel_order_id,
-                digest=digest,
-                received_at=now(),
-                body=incoming.raw,
-            )
-        )
+        payloads.append((channel_id, incoming.channel_order_id, digest, stamp, incoming.raw))
         if incoming.channel_status:
-            await Order.update(
-                {Order.channel_status: incoming.channel_status, Order.channel_status_confirmed_at: now()}
-            ).where(Order.id == order_id)
-        await Event.insert(
-            event_row(
-                order_id,
-                "channel_update",
-                f"New version received from {channel['name']}"
-                + (f" (channel status {incoming.channel_status})" if incoming.channel_status else ""),
-                actor,
-            )
+            statuses.setdefault(incoming.channel_status, []).append(order_id)
+        message = f"New version received from {channel['name']}" + (
+            f" (channel status {incoming.channel_status})" if incoming.channel_status else ""
         )
+        events.append((order_id, None, stamp, actor.kind, actor.name, "channel_update", message, "{}"))
         result.updated += 1
+    await INSERT_PAYLOAD.rows(payloads)
+    for channel_status, order_ids in statuses.items():
+        for part in bulk.chunks(order_ids, IN_CHUNK):
+            await bulk.execute(
+                "UPDATE orders SET channel_status = {}, channel_status_confirmed_at = {} "
+                f"WHERE id IN ({bulk.in_list(len(part))})",
+                channel_status,
+                stamp,
+                *part,
+            )
+    await INSERT_EVENT.rows(events)
 
 
 def _initial_state(
@@ -168,101 +222,101 @@ def _initial_state(
 
 async def _insert_new(channel: dict[str, Any], fresh: list[IncomingOrder], actor: Actor, result: ImportResult) -> None:
     stamp = now()
-    problems_by_order = [order_problems(o) for o in fresh]
-    states = [_initial_state(channel, o, bool(p)) for o, p in zip(fresh, problems_by_order, strict=True)]
-    rows = []
-    for incoming, (status, _) in zip(fresh, states, strict=True):
+    channel_id = channel["id"]
+    plans: list[tuple[IncomingOrder, list[Problem], OrderStatus, LineStatus]] = []
+    order_rows = []
+    for incoming in fresh:
+        problems = order_problems(incoming)
+        status, line_status = _initial_state(channel, incoming, bool(problems))
+        plans.append((incoming, problems, status, line_status))
         addr = incoming.delivery
-        accepted = status == OrderStatus.AWAITING_FULFILLMENT
-        rows.append(
-            Order(
-                channel=channel["id"],
-                channel_order_id=incoming.channel_order_id,
-                status=status.value,
-                version=1,
-                channel_status=incoming.channel_status,
-                channel_status_confirmed_at=stamp if incoming.channel_status else None,
-                payment_method=incoming.payment_method,
-                payment_status=(
+        order_rows.append(
+            (
+                channel_id,
+                incoming.channel_order_id,
+                status.value,
+                1,
+                incoming.channel_status,
+                stamp if incoming.channel_status else None,
+                incoming.payment_method,
+                (
                     PaymentStatus.UNPAID if incoming.payment_method == PaymentMethod.ON_ACCOUNT else PaymentStatus.PAID
                 ).value,
-                currency=incoming.currency,
-                total=incoming.total,
-                shipping_total=incoming.shipping_total,
-                shipping_rate=incoming.shipping_rate,
-                customer_first_name=incoming.customer_first_name,
-                customer_last_name=incoming.customer_last_name,
-                customer_email=incoming.customer_email,
-                customer_phone=incoming.customer_phone,
-                ship_first_name=addr.first_name,
-                ship_last_name=addr.last_name,
-                ship_company=addr.company,
-                ship_street1=addr.street1,
-                ship_street2=addr.street2,
-                ship_postcode=addr.postcode,
-                ship_city=addr.city,
-                ship_region=addr.region,
-                ship_country=addr.country.upper()[:2],
-                ship_phone=addr.phone,
-                placed_at=to_utc_seconds(incoming.placed_at),
-                imported_at=stamp,
-                updated_at=stamp,
-                accepted_at=stamp if accepted else None,
+                incoming.currency,
+                incoming.total,
+                incoming.shipping_total,
+                incoming.shipping_rate,
+                incoming.customer_first_name,
+                incoming.customer_last_name,
+                incoming.customer_email,
+                incoming.customer_phone,
+                addr.first_name,
+                addr.last_name,
+                addr.company,
+                addr.street1,
+                addr.street2,
+                addr.postcode,
+                addr.city,
+                addr.region,
+                addr.country.upper()[:2],
+                addr.phone,
+                to_utc_seconds(incoming.placed_at),
+                stamp,
+                stamp,
+                stamp if status == OrderStatus.AWAITING_FULFILLMENT else None,
             )
         )
-    inserted = await insert_chunked(rows, Order.id, Order.channel_order_id)
-    order_ids = {row["channel_order_id"]: row["id"] for row in inserted}
+    inserted = await INSERT_ORDER.rows(order_rows, returning=("id", "channel_order_id"))
+    order_ids = {channel_order_id: order_id for order_id, channel_order_id in inserted}
 
     line_rows = []
-    for incoming, (_, line_status) in zip(fresh, states, strict=True):
+    with_line_problems = []
+    for incoming, problems, _, line_status in plans:
         order_id = order_ids[incoming.channel_order_id]
         for line in incoming.lines:
             line_rows.append(
-                OrderLine(
-                    order=order_id,
-                    position=line.position,
-                    channel_line_id=line.channel_line_id,
-                    sku=line.sku.strip(),
-                    title=line.title,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                    status=line_status.value,
+                (
+                    order_id,
+                    line.position,
+                    line.channel_line_id,
+                    line.sku.strip(),
+                    line.title,
+                    line.quantity,
+                    line.unit_price,
+                    line_status.value,
                 )
             )
-    line_ids: dict[tuple[int, int], int] = {}
-    if line_rows:
-        inserted_lines = await insert_chunked(line_rows, OrderLine.id, OrderLine.order, OrderLine.position)
-        line_ids = {(row["order"], row["position"]): row["id"] for row in inserted_lines}
+        if any(problem.line_position for problem in problems):
+            with_line_problems.append(order_id)
+    await INSERT_LINE.rows(line_rows)
+    line_ids = await _line_ids(with_line_problems)
 
     issues, events, terms, payloads, outbox = [], [], [], [], []
-    for incoming, problems, (status, _) in zip(fresh, problems_by_order, states, strict=True):
+    kind, name = actor.kind, actor.name
+    imported = {s: f"Imported from {channel['name']} as {s.label}" for s in OrderStatus}
+    for incoming, problems, status, _ in plans:
         order_id = order_ids[incoming.channel_order_id]
-        events.append(
-            event_row(
-                order_id,
-                "imported",
-                f"Imported from {channel['name']} as {status.label}",
-                actor,
-                details={"channel_status": incoming.channel_status, "lines": len(incoming.lines)},
-            )
-        )
+        details = _imported_details(incoming.channel_status, len(incoming.lines))
+        events.append((order_id, None, stamp, kind, name, "imported", imported[status], details))
         if status == OrderStatus.AWAITING_FULFILLMENT and incoming.needs_acceptance:
-            events.append(event_row(order_id, "accepted", "Accepted automatically (auto-accept is on)", actor))
+            events.append(
+                (order_id, None, stamp, kind, name, "accepted", "Accepted automatically (auto-accept is on)", "{}")
+            )
             outbox.append(_auto_accept_message(channel, incoming, order_id, stamp))
         for problem in problems:
             line_id = line_ids.get((order_id, problem.line_position)) if problem.line_position else None
-            issues.append(
-                ReviewIssue(
-                    order=order_id,
-                    order_line=line_id,
-                    code=problem.code,
-                    message=problem.message,
-                    source="validation",
-                    opened_at=stamp,
-                )
-            )
+            issues.append((order_id, line_id, problem.code, problem.message, "validation", stamp))
             events.append(
-                event_row(order_id, "review_issue_opened", problem.message, actor, line_id, {"code": problem.code})
+                (
+                    order_id,
+                    line_id,
+                    stamp,
+                    kind,
+                    name,
+                    "review_issue_opened",
+                    problem.message,
+                    _details({"code": problem.code}),
+                )
             )
         addr = incoming.delivery
         for term in order_terms(
@@ -271,38 +325,47 @@ async def _insert_new(channel: dict[str, Any], fresh: list[IncomingOrder], actor
             emails=[incoming.customer_email],
             skus=[line.sku for line in incoming.lines],
         ):
-            terms.append(OrderSearchTerm(order=order_id, term=term))
-        payloads.append(
-            RawPayload(
-                channel=channel["id"],
-                channel_order_id=incoming.channel_order_id,
-                digest=payload_digest(incoming),
-                received_at=stamp,
-                body=incoming.raw,
-            )
-        )
+            terms.append((order_id, term))
+        payloads.append((channel_id, incoming.channel_order_id, payload_digest(incoming), stamp, incoming.raw))
         result.created += 1
         if problems:
             result.needs_review += 1
-    for table_rows in (issues, events, terms, payloads, outbox):
-        await insert_chunked(table_rows)
+    for insert, rows in (
+        (INSERT_ISSUE, issues),
+        (INSERT_EVENT, events),
+        (INSERT_TERM, terms),
+        (INSERT_PAYLOAD, payloads),
+        (INSERT_OUTBOX, outbox),
+    ):
+        await insert.rows(rows)
 
 
-def _auto_accept_message(
-    channel: dict[str, Any], incoming: IncomingOrder, order_id: int, stamp: dt.datetime
-) -> OutboxMessage:
+async def _line_ids(order_ids: list[int]) -> dict[tuple[int, int], int]:
+    """(order id, line position) → line id, for the lines of `order_ids`."""
+    found: dict[tuple[int, int], int] = {}
+    for part in bulk.chunks(order_ids, IN_CHUNK):
+        rows = await bulk.fetch(
+            f'SELECT id, "order", position FROM order_line WHERE "order" IN ({bulk.in_list(len(part))}) ORDER BY id',
+            *part,
+        )
+        found.update(((order_id, position), line_id) for line_id, order_id, position in rows)
+    return found
+
+
+def _auto_accept_message(channel: dict[str, Any], incoming: IncomingOrder, order_id: int, stamp: dt.datetime) -> tuple:
     """The marketplace still waits for an answer: queue the acceptance exactly as `accept_order` does."""
     decisions = [
         {"line_id": line.channel_line_id, "sku": line.sku.strip(), "accepted": True} for line in incoming.lines
     ]
-    return OutboxMessage(
-        target_kind="channel",
-        target_id=channel["id"],
-        order=order_id,
-        action="accept",
-        idempotency_key=f"channel:{channel['id']}:{incoming.channel_order_id}:accept",
-        payload=json.dumps({"channel_order_id": incoming.channel_order_id, "lines": decisions}, ensure_ascii=False),
-        state="pending",
-        next_attempt_at=stamp,
-        created_at=stamp,
+    payload = json.dumps({"channel_order_id": incoming.channel_order_id, "lines": decisions}, ensure_ascii=False)
+    return (
+        "channel",
+        channel["id"],
+        order_id,
+        "accept",
+        f"channel:{channel['id']}:{incoming.channel_order_id}:accept",
+        payload,
+        "pending",
+        stamp,
+        stamp,
     )
