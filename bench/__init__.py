@@ -1,0 +1,1 @@
+"""Dashboard benchmark: fill a database with a realistic order history and time the order pages."""
