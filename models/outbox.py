@@ -52,7 +52,7 @@ async def claim_due(owner: str, limit: int = 20, target_kind: str | None = None)
     inner = (
         "SELECT m.id FROM outbox_message m WHERE m.state = {} AND m.next_attempt_at <= {} "
         f"AND (m.lease_until IS NULL OR m.lease_until < {{}}) {kind_clause}"
-        "AND NOT EXISTS (SELECT 1 FROM outbox_message e WHERE e.\"order\" = m.\"order\" "
+        'AND NOT EXISTS (SELECT 1 FROM outbox_message e WHERE e."order" = m."order" '
         "AND e.id < m.id AND e.state = 'pending') "
         f"ORDER BY m.next_attempt_at, m.id LIMIT {{}}{lock}"
     )

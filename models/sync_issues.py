@@ -42,9 +42,11 @@ async def record_issue(
 ) -> None:
     """Record a failed exchange. A repeated failure of the same outbox message updates its issue."""
     if outbox_id is not None:
-        existing = await SyncIssue.select(SyncIssue.id).where(
-            (SyncIssue.outbox == outbox_id) & SyncIssue.resolved_at.is_null()
-        ).first()
+        existing = (
+            await SyncIssue.select(SyncIssue.id)
+            .where((SyncIssue.outbox == outbox_id) & SyncIssue.resolved_at.is_null())
+            .first()
+        )
         if existing:
             await SyncIssue.update({SyncIssue.remote_message: message[:4000], SyncIssue.at: now()}).where(
                 SyncIssue.id == existing["id"]
