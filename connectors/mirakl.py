@@ -17,7 +17,9 @@ The shop API key goes as is in the `Authorization` header (no "Bearer"). Errors 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import json
 from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal, InvalidOperation
@@ -120,6 +122,27 @@ class MiraklOrderError(ValueError):
 
 def minor_units(value: Any, currency: str, what: str) -> int:
     """A Mirakl decimal amount (e.g. 19.9) in the currency's minor unit (1990), exactly."""
+    kind = type(value)
+    if kind is float or kind is int or (kind is str and len(value) <= _MAX_CACHED_TEXT):
+        known = _known_amount(value, currency)
+        if known is not None:
+            return known
+    return _minor_units(value, currency, what)
+
+
+#: Prices repeat from order to order: each (amount, currency) is converted once. Long texts are not kept.
+_MAX_CACHED_TEXT = 40
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _known_amount(value: float | int | str, currency: str) -> int | None:
+    try:
+        return _minor_units(value, currency, "")
+    except MiraklOrderError:
+        return None  # not cached as an error: the caller converts again for the message
+
+
+def _minor_units(value: Any, currency: str, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise MiraklOrderError(f"{what} is not a number ({_show(value)}).")
     try:
@@ -365,6 +388,8 @@ class MiraklConnector(ChannelConnector):
     page_size: ClassVar[int] = MAX_PAGE_SIZE
     #: Per-request timeout; tests and slow marketplaces may change it on the instance.
     timeout: httpx.Timeout = DEFAULT_TIMEOUT
+    #: The last response decoded, and its body.
+    _decoded: tuple[httpx.Response, Any] | None = None
 
     def _headers(self) -> dict[str, str]:
         key = self.credentials.get("api_key", "")
@@ -392,28 +417,45 @@ class MiraklConnector(ChannelConnector):
     async def _pages(
         self, states: tuple[str, ...], updated_since: dt.datetime | None, seen: set[tuple[str, str]]
     ) -> AsyncIterator[OrderPage]:
+        """One listing, page by page, reading one page ahead: the next page is fetched and parsed
+        while the caller stores the one just yielded."""
         params: dict[str, Any] = {"order_state_codes": ",".join(states), "max": self.page_size, "paginate": "true"}
         if updated_since is not None:
             params["start_update_date"] = format_datetime(updated_since)
         offset, previous_total = 0, None
-        while True:
-            body = await self._list({**params, "offset": offset})
-            orders, total = body["orders"], body["total_count"]
-            page = OrderPage()
-            for data in orders:
-                self._add(page, data, seen)
-            yield page
-            if previous_total is not None and total < previous_total:
-                # Orders left the filter since the previous page (e.g. one shipped): those after them
-                # moved back, so this page may have jumped over some. Read again from as far back;
-                # orders read twice are dropped by `seen`. Ends: the total only shrinks so often.
-                offset = max(0, offset - (previous_total - total))
+        ahead = asyncio.ensure_future(self._page({**params, "offset": offset}, seen))
+        try:
+            while True:
+                page, count, total = await ahead
+                last = False
+                if previous_total is not None and total < previous_total:
+                    # Orders left the filter since the previous page (e.g. one shipped): those after them
+                    # moved back, so this page may have jumped over some. Read again from as far back;
+                    # orders read twice are dropped by `seen`. Ends: the total only shrinks so often.
+                    offset = max(0, offset - (previous_total - total))
+                else:
+                    offset += count
+                    last = not count or offset >= total
                 previous_total = total
-                continue
-            previous_total = total
-            offset += len(orders)
-            if not orders or offset >= total:
-                return
+                if not last:
+                    ahead = asyncio.ensure_future(self._page({**params, "offset": offset}, seen))
+                yield page
+                if last:
+                    return
+        finally:
+            if not ahead.done():
+                ahead.cancel()
+            elif not ahead.cancelled():
+                ahead.exception()  # a page read ahead and never used: its failure is not an error
+
+    async def _page(self, params: Mapping[str, Any], seen: set[tuple[str, str]]) -> tuple[OrderPage, int, int]:
+        """One page of a listing, parsed; with the number of orders it held and the listing's total."""
+        body = await self._list(params)
+        orders, total = body["orders"], body["total_count"]
+        page = OrderPage()
+        for data in orders:
+            self._add(page, data, seen)
+        return page, len(orders), total
 
     def _add(self, page: OrderPage, data: Any, seen: set[tuple[str, str]]) -> None:
         try:
@@ -436,6 +478,15 @@ class MiraklConnector(ChannelConnector):
             return
         seen.add(key)
         page.orders.append(order)
+
+    def json(self, response: httpx.Response) -> Any:
+        """Decode each body once: `request` already decoded a listing to check it before returning it."""
+        decoded = self._decoded
+        if decoded is not None and decoded[0] is response:
+            return decoded[1]
+        body = super().json(response)
+        self._decoded = (response, body)
+        return body
 
     async def _list(self, params: Mapping[str, Any]) -> dict[str, Any]:
         response = await self.request(

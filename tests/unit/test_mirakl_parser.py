@@ -217,6 +217,17 @@ def test_currency_digits_and_precision() -> None:
         minor_units(True, "EUR", "price_unit")
 
 
+def test_repeated_amounts_convert_the_same_and_refusals_keep_their_message() -> None:
+    for _ in range(2):  # the second time from the cache of known amounts
+        assert minor_units(19.9, "EUR", "price") == 1990
+        assert minor_units(19, "JPY", "price") == 19
+        assert minor_units(1, "EUR", "price") == minor_units(1.0, "EUR", "price") == 100
+        with pytest.raises(MiraklOrderError, match=r"line 7-A-1: price_unit 19\.999 has more than 2 decimals"):
+            minor_units(19.999, "EUR", "line 7-A-1: price_unit")
+        with pytest.raises(MiraklOrderError, match="price is not a number"):
+            minor_units("x" * 100, "EUR", "price")
+
+
 def test_country_codes() -> None:
     for code, expected in [("FRA", "FR"), ("DEU", "DE"), ("CZE", "CZ"), ("POL", "PL"), ("fr", "FR")]:
         assert parse_order(minimal(customer={"shipping_address": {"country_iso_code": code}})).delivery.country == (
