@@ -1,4 +1,4 @@
-"""Build a connector for a stored channel."""
+"""Build a connector for a stored channel or supplier."""
 
 from __future__ import annotations
 
@@ -6,11 +6,19 @@ from typing import Any
 
 import httpx
 
-from connectors.base import ChannelConnector
-from connectors.registry import channel_connector_class
+from connectors.base import ChannelConnector, SupplierConnector
+from connectors.registry import channel_connector_class, supplier_kinds
 from models import credentials
 
 
 def channel_connector(channel: dict[str, Any], client: httpx.AsyncClient) -> ChannelConnector:
     cls = channel_connector_class(channel["kind"])
     return cls(channel["base_url"], credentials.decrypt(channel["credentials"]), client)
+
+
+def supplier_connector(supplier: dict[str, Any], client: httpx.AsyncClient) -> SupplierConnector:
+    """The API client of a stored supplier (a Supplier row as a dict)."""
+    cls = supplier_kinds().get(supplier["kind"])
+    if cls is None:
+        raise ValueError(f"Waybill has no connector for suppliers of kind “{supplier['kind']}”.")
+    return cls(supplier["base_url"], credentials.decrypt(supplier["credentials"]), client)
