@@ -7,13 +7,14 @@ interpreter, so the server does not compete with the importer for the GIL). Then
 
 - *fetch + parse*: the Mirakl connector reads every page over HTTP and parses it (no database);
   the pages are kept in memory for the next step. Informational.
-- *import step*: `models.importing.import_orders` over those pages, one call per page (100 orders),
-  into an empty migrated database: only the import is timed.
+- *import step*: `models.importing.import_orders` over those pages, in the batches `sync_channel`
+  stores (pages gathered up to `IMPORT_BATCH` orders, one transaction each), into an empty migrated
+  database: only the import is timed.
 - *raw SQLite insert* (the baseline): the very rows the import step wrote (orders, lines, search
   terms, events, raw payloads, review issues, outbox messages), read back and inserted with plain
   `sqlite3` `executemany` in one transaction into a fresh migrated SQLite file (same indexes and
-  counter triggers). Also, for information, the same rows in one transaction per page of 100 orders,
-  each on a new connection, which is how the import step writes them.
+  counter triggers). Also, for information, the same rows in one transaction per `IMPORT_BATCH`
+  orders, which is how the import step commits them.
 - *end to end over HTTP*: `jobs.importer.sync_channel` imports every order from the sandbox into an
   empty database: listing, HTTP, parsing, filtering, import, cursor and lease, as the scheduler runs it.
 
@@ -44,7 +45,7 @@ from pathlib import Path
 
 import httpx
 
-from connectors.mirakl import MAX_PAGE_SIZE
+from jobs.importer import IMPORT_BATCH
 
 DEFAULT_ORDERS = 100_000
 SEED = 20261122
@@ -269,17 +270,25 @@ async def import_step(url: str, pages: list[list], empty: bool) -> tuple[Figure,
     await open_database(url)
     channel = await make_channel()
     expected = sum(map(len, pages))
+    batches, batch = [], []
+    for page in pages:
+        batch.extend(page)
+        if len(batch) >= IMPORT_BATCH:
+            batches.append(batch)
+            batch = []
+    if batch:
+        batches.append(batch)
     with Timer() as timer:
-        for page in pages:
-            result = await import_orders(channel, page)
-            if result.failed or result.created != len(page):
+        for batch in batches:
+            result = await import_orders(channel, batch)
+            if result.failed or result.created != len(batch):
                 raise RuntimeError(f"import step: {result.summary()}")
     counts = await row_counts()
     if counts["orders"] != expected:
         raise RuntimeError(f"import step stored {counts['orders']:,} orders, expected {expected:,}")
     rows = await read_rows()
     await close_database(empty)
-    figure = Figure("import step (import_orders, per page)", expected, timer.wall, timer.cpu, sum(counts.values()))
+    figure = Figure("import step (import_orders, per batch)", expected, timer.wall, timer.cpu, sum(counts.values()))
     figure.target = TARGET_IMPORT
     return figure, rows
 
@@ -343,7 +352,7 @@ def by_page(rows: dict[str, list[tuple]], page_size: int) -> list[dict[str, list
 
 async def raw_baseline(url: str, rows: dict[str, list[tuple]], orders: int, page_size: int | None = None) -> Figure:
     """The same rows with plain sqlite3 `executemany` into a fresh migrated file: in one transaction,
-    or with `page_size` in one transaction per page on a new connection each, as the import step does."""
+    or with `page_size` in one transaction per `page_size` orders, as the import step commits them."""
     from models import db
     from models.migrate import migrate
 
@@ -365,11 +374,10 @@ async def raw_baseline(url: str, rows: dict[str, list[tuple]], orders: int, page
             pages = by_page(rows, page_size)
             with Timer() as timer:
                 for page in pages:
-                    with contextlib.closing(_connect(path)) as page_conn:
-                        page_conn.execute("BEGIN IMMEDIATE")
-                        for name in IMPORT_TABLES:
-                            total += _insert(page_conn, name, rows[name][0], page[name])
-                        page_conn.execute("COMMIT")
+                    conn.execute("BEGIN IMMEDIATE")
+                    for name in IMPORT_TABLES:
+                        total += _insert(conn, name, rows[name][0], page[name])
+                    conn.execute("COMMIT")
         stored = conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
     if stored != orders:
         raise RuntimeError(f"raw baseline stored {stored:,} orders, expected {orders:,}")
@@ -449,8 +457,8 @@ async def run(orders: int, url: str | None, seed: int, keep: bool) -> None:
             del pages
             baseline = await raw_baseline(databases.fresh_sqlite("raw"), rows, orders)
             log(f"raw baseline: {baseline.orders_per_s:,.0f} orders/s ({baseline.rows:,} rows)")
-            paged = await raw_baseline(databases.fresh_sqlite("raw-paged"), rows, orders, page_size=MAX_PAGE_SIZE)
-            log(f"raw, a transaction per page: {paged.orders_per_s:,.0f} orders/s")
+            paged = await raw_baseline(databases.fresh_sqlite("raw-paged"), rows, orders, page_size=IMPORT_BATCH)
+            log(f"raw, a transaction per {IMPORT_BATCH:,} orders: {paged.orders_per_s:,.0f} orders/s")
             del rows
             gc.unfreeze()
             gc.collect()

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from connectors import jsontext
 from models.incoming import IncomingOrder
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -169,8 +170,8 @@ class ApiClient:
     def json(self, response: httpx.Response) -> Any:
         """Decode a JSON body; a malformed one is a retryable failure with a clear message."""
         try:
-            return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return jsontext.loads(response.content)
+        except jsontext.DecodeError as exc:
             raise RemoteError(
                 f"{self.label} sent a malformed response (not JSON): {response.text[:200]!r}",
                 retryable=True,
@@ -225,8 +226,8 @@ def _retry_after(response: httpx.Response) -> float | None:
 def error_text(response: httpx.Response) -> str:
     """The remote system's own error message, from the usual JSON shapes or the raw body."""
     try:
-        body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = jsontext.loads(response.content)
+    except jsontext.DecodeError:
         return response.text[:500] or f"HTTP {response.status_code}"
     if isinstance(body, dict):
         result = body.get("result")

@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 import httpx
 
+from connectors import jsontext
 from connectors.base import (
     DEFAULT_TIMEOUT,
     ChannelConnector,
@@ -272,7 +273,7 @@ def parse_order(data: Any) -> IncomingOrder:
         payment_method="on_account" if workflow == "PAY_ON_DUE_DATE" else "card",
         channel_status=state,
         needs_acceptance=state == WAITING_ACCEPTANCE,
-        raw=json.dumps(data, ensure_ascii=False, default=str),
+        raw=jsontext.dumps(data),
         extra={
             "last_updated_date": updated_at.isoformat(),
             "commercial_id": _text(data.get("commercial_id"), "commercial_id"),
@@ -466,7 +467,7 @@ class MiraklConnector(ChannelConnector):
                 ParseReject(
                     channel_order_id=str(order_id) if isinstance(order_id, str | int) else "",
                     message=str(exc),
-                    raw=json.dumps(data, ensure_ascii=False, default=str),
+                    raw=jsontext.dumps(data),
                 )
             )
             return

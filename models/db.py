@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 
 DEFAULT_SQLITE_PATH = "waybill.sqlite3"
@@ -29,6 +29,8 @@ BUSY_TIMEOUT_S = 30.0
 SQLITE_STATEMENT_POOL_SIZE = 4
 #: Page cache of each of those connections, in KiB (SQLite's default is 2 MiB).
 SQLITE_STATEMENT_CACHE_KIB = 32 * 1024
+#: Idle transaction connections kept open for the next transaction.
+SQLITE_TRANSACTION_POOL_SIZE = 4
 
 
 class SQLiteStatementPool:
@@ -77,19 +79,110 @@ class SQLiteStatementPool:
             self._connections.clear()
 
 
+class _PooledConnection:
+    """A transaction's aiosqlite connection whose `close()` hands it back to the pool when it is clean."""
+
+    def __init__(self, connection: Any, pool: SQLiteTransactionPool) -> None:
+        self._connection = connection
+        self._pool = pool
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+    async def close(self) -> None:
+        await self._pool.release(self._connection)
+
+
+class SQLiteTransactionPool:
+    """Idle connections for transactions, reused instead of opening one (and a thread) per transaction.
+
+    A fresh connection starts with an empty page cache, so every import page or order change paid for
+    reading the indexes it touches back from the file. A connection goes back to the pool only when it
+    is outside any transaction; one left in a transaction (a failed COMMIT or ROLLBACK) is closed.
+    """
+
+    def __init__(self, engine: WaybillSQLiteEngine, size: int) -> None:
+        self._engine = engine
+        self._size = size
+        self._idle: list[tuple[asyncio.AbstractEventLoop, Any]] = []
+
+    async def acquire(self) -> _PooledConnection:
+        loop = asyncio.get_running_loop()
+        while self._idle:
+            owner, connection = self._idle.pop()
+            if owner is loop:
+                return _PooledConnection(connection, self)
+            self._engine.discard_connection(connection)
+        connection = await self._engine.open_connection()
+        await connection.execute(f"PRAGMA cache_size = -{SQLITE_STATEMENT_CACHE_KIB}")
+        return _PooledConnection(connection, self)
+
+    async def release(self, connection: Any) -> None:
+        if connection.in_transaction or len(self._idle) >= self._size or self._engine.pool_closed(self):
+            await connection.close()
+        else:
+            self._idle.append((asyncio.get_running_loop(), connection))
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        loop = asyncio.get_running_loop()
+        for owner, connection in idle:
+            if owner is loop:
+                await connection.close()
+            else:
+                self._engine.discard_connection(connection)
+
+
+class WaybillSQLiteTransaction(SQLiteTransaction):
+    """Piccolo's SQLite transaction on a pooled connection when the engine has a pool."""
+
+    async def get_connection(self):
+        pool = self.engine._transaction_pool
+        if pool is None:
+            return await self.engine.get_connection()
+        return await pool.acquire()
+
+
 class WaybillSQLiteEngine(SQLiteEngine):
     """SQLite tuned for a web app: WAL, NORMAL sync, generous busy timeout, writes `BEGIN IMMEDIATE`.
 
     Between `start_pool()` and `close_pool()`, statements outside a transaction run on a
-    `SQLiteStatementPool`; transactions keep their own connection as in Piccolo.
+    `SQLiteStatementPool` and transactions reuse connections from a `SQLiteTransactionPool`.
     """
 
     _statement_pool: SQLiteStatementPool | None = None
+    _transaction_pool: SQLiteTransactionPool | None = None
 
     async def get_connection(self):  # type: ignore[override]
+        return await self.open_connection()
+
+    async def open_connection(self):
         connection = await super().get_connection()
         await connection.execute("PRAGMA synchronous = NORMAL")
         return connection
+
+    @staticmethod
+    def discard_connection(connection: Any) -> None:
+        """Close a connection opened on an event loop that is gone (its thread ends with it)."""
+        with contextlib.suppress(Exception):
+            connection.stop()
+
+    def pool_closed(self, pool: SQLiteTransactionPool) -> bool:
+        return self._transaction_pool is not pool
+
+    def transaction(  # type: ignore[override]
+        self, transaction_type: TransactionType = TransactionType.deferred, allow_nested: bool = True
+    ) -> WaybillSQLiteTransaction:
+        return WaybillSQLiteTransaction(engine=self, transaction_type=transaction_type, allow_nested=allow_nested)
+
+    async def start_transaction_pool(self, size: int) -> None:
+        if self._transaction_pool is None:
+            self._transaction_pool = SQLiteTransactionPool(self, size)
+
+    async def close_transaction_pool(self) -> None:
+        pool, self._transaction_pool = self._transaction_pool, None
+        if pool is not None:
+            await pool.close()
 
     def ensure_wal(self) -> None:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -192,6 +285,7 @@ async def start_pool(max_size: int = 20) -> None:
         await eng.start_connection_pool(min_size=min(max_size, 10), max_size=max_size)
     elif isinstance(eng, WaybillSQLiteEngine):
         eng.start_statement_pool(min(max_size, SQLITE_STATEMENT_POOL_SIZE))
+        await eng.start_transaction_pool(min(max_size, SQLITE_TRANSACTION_POOL_SIZE))
 
 
 async def close_pool() -> None:
@@ -200,6 +294,7 @@ async def close_pool() -> None:
         await eng.close_connection_pool()
     elif isinstance(eng, WaybillSQLiteEngine):
         eng.close_statement_pool()
+        await eng.close_transaction_pool()
 
 
 async def fetch(sql: str, *args) -> list[dict]:

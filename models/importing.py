@@ -95,21 +95,48 @@ async def import_orders(
     """Upsert `orders` from `channel` (a Channel row as a dict)."""
     actor = actor or Actor.channel(channel["name"])
     unique: dict[str, IncomingOrder] = {}
+    refused = ImportResult()
     for incoming in orders:
-        unique[incoming.channel_order_id] = incoming
+        problem = oversized_identifier(incoming)
+        if problem:
+            refused.failed.append((incoming.channel_order_id[:100], problem))
+        else:
+            unique[incoming.channel_order_id] = incoming
     batch = list(unique.values())
     if not batch:
-        return ImportResult()
+        return refused
     if len(batch) > 1:
         try:
             async with db.transaction():
-                return await _import_batch(channel, batch, actor)
+                result = await _import_batch(channel, batch, actor)
+            result.merge(refused)
+            return result
         except Exception:
             log.info("import batch of %d orders failed; importing them one by one", len(batch))
-    result = ImportResult()
+    result = refused
     for incoming in batch:
         result.merge(await _import_alone(channel, incoming, actor))
     return result
+
+
+#: Identifiers longer than their column cannot be stored faithfully (PostgreSQL refuses them; SQLite
+#: would keep them and no later lookup would match): such an order fails alone, with the reason.
+IDENTIFIER_LIMITS = {"order id": 100, "channel status": 64, "SKU": 100, "line id": 100}
+
+
+def oversized_identifier(incoming: IncomingOrder) -> str | None:
+    """Why `incoming` cannot be stored as sent, if one of its identifiers is too long."""
+    checks = [("order id", incoming.channel_order_id), ("channel status", incoming.channel_status)]
+    for line in incoming.lines:
+        checks.append(("SKU", line.sku.strip()))
+        checks.append(("line id", line.channel_line_id))
+    for what, value in checks:
+        limit = IDENTIFIER_LIMITS[what]
+        if len(value) > limit:
+            return f"its {what} “{value[:40]}…” is {len(value)} characters long; Waybill stores at most {limit}."
+    if len(incoming.currency) > 3:
+        return f"its currency “{incoming.currency[:10]}” is not a three-letter code."
+    return None
 
 
 async def _import_alone(channel: dict[str, Any], incoming: IncomingOrder, actor: Actor) -> ImportResult:
@@ -245,21 +272,21 @@ async def _insert_new(channel: dict[str, Any], fresh: list[IncomingOrder], actor
                 incoming.currency,
                 incoming.total,
                 incoming.shipping_total,
-                incoming.shipping_rate,
-                incoming.customer_first_name,
-                incoming.customer_last_name,
-                incoming.customer_email,
-                incoming.customer_phone,
-                addr.first_name,
-                addr.last_name,
-                addr.company,
-                addr.street1,
-                addr.street2,
-                addr.postcode,
-                addr.city,
-                addr.region,
+                incoming.shipping_rate[:200],
+                incoming.customer_first_name[:200],
+                incoming.customer_last_name[:200],
+                incoming.customer_email[:254],
+                incoming.customer_phone[:64],
+                addr.first_name[:200],
+                addr.last_name[:200],
+                addr.company[:200],
+                addr.street1[:300],
+                addr.street2[:300],
+                addr.postcode[:32],
+                addr.city[:200],
+                addr.region[:200],
                 addr.country.upper()[:2],
-                addr.phone,
+                addr.phone[:64],
                 to_utc_seconds(incoming.placed_at),
                 stamp,
                 stamp,
@@ -280,7 +307,7 @@ async def _insert_new(channel: dict[str, Any], fresh: list[IncomingOrder], actor
                     line.position,
                     line.channel_line_id,
                     line.sku.strip(),
-                    line.title,
+                    line.title[:500],
                     line.quantity,
                     line.unit_price,
                     line_status.value,

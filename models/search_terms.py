@@ -23,22 +23,14 @@ def normalise(text: str) -> str:
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _normalise_unicode(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
+    # Compatibility caseless matching (Unicode §3.13): "℠" and "sm" are one term.
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return stripped[:MAX_TERM_LENGTH]
-
-
-def words(text: str) -> list[str]:
-    return list(_words(text))
-
-
-@functools.lru_cache(maxsize=_CACHE_SIZE)
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(w for w in _WORD_SPLIT.split(normalise(text)) if w)
+    return stripped.strip()[:MAX_TERM_LENGTH]
 
 
 def identifier_terms(value: str) -> set[str]:
-    """An id, SKU or tracking number: whole, and its alphanumeric parts."""
+    """An id, SKU or tracking number: whole, and the parts a prefix of the whole does not reach."""
     return set(_identifier_terms(value))
 
 
@@ -46,10 +38,27 @@ def _identifier_terms(value: str) -> tuple[str, ...]:
     whole = normalise(value)
     if not whole:
         return ()
-    return (whole, *(w for w in _WORD_SPLIT.split(whole) if w))
+    return (whole, *_inner_parts(whole))
+
+
+def _inner_parts(token: str) -> tuple[str, ...]:
+    """The words of `token` a prefix search of the token does not already find, leaving out single
+    characters, which would match nearly every order."""
+    return tuple(w for w in _WORD_SPLIT.split(token) if len(w) > 1 and not token.startswith(w))
 
 
 _cached_identifier_terms = functools.lru_cache(maxsize=_CACHE_SIZE)(_identifier_terms)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def name_terms(name: str) -> tuple[str, ...]:
+    """Each word of a name as written (*o'brien*, *anne-marie*) and its inner parts (*brien*, *marie*),
+    so the search finds it typed either way."""
+    terms: list[str] = []
+    for token in normalise(name).split():
+        terms.append(token)
+        terms.extend(_inner_parts(token))
+    return tuple(terms)
 
 
 def order_terms(
@@ -61,7 +70,7 @@ def order_terms(
 ) -> set[str]:
     terms = set(_identifier_terms(channel_order_id))  # unique per order: not worth caching
     for name in names:
-        terms.update(_words(name))
+        terms.update(name_terms(name))
     for email in emails:
         if email:
             terms.add(normalise(email))

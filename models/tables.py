@@ -101,7 +101,7 @@ class Carrier(Table, tablename="carrier"):
 class Order(Table, tablename="orders"):
     channel = ForeignKey(references=Channel, on_delete=OnDelete.restrict)
     channel_order_id = Varchar(length=100)
-    status = Varchar(length=32, index=True)
+    status = Varchar(length=32)  # indexed with placed_at (m0002)
     version = Integer(default=1)
     channel_status = Varchar(length=64, default="")
     channel_status_confirmed_at = Timestamptz(null=True, default=None)
@@ -275,7 +275,7 @@ class RawPayload(Table, tablename="raw_payload"):
     """Every distinct version of an order as the channel sent it, for diagnosis and replay."""
 
     channel = ForeignKey(references=Channel, on_delete=OnDelete.cascade)
-    channel_order_id = Varchar(length=100, index=True)
+    channel_order_id = Varchar(length=100)  # indexed with channel (m0002)
     digest = Varchar(length=64)
     received_at = Timestamptz()
     body = Text()

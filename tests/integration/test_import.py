@@ -13,7 +13,6 @@ from models.lifecycle import OrderStatus
 from models.order_change import change_order
 from models.order_queries import OrderFilter, list_orders, status_counts
 from models.tables import Channel, Order, RawPayload, ReviewIssue
-from tests import databases
 from tests.conftest import import_one, make_order
 from tests.integration.support import (
     counters_match_orders,
@@ -290,12 +289,19 @@ async def test_a_bad_order_among_known_orders_does_not_block_updates(channel):
     assert await Order.count().where(Order.channel_status == "SHIPPING") == 2
 
 
-@pytest.mark.skipif(not databases.is_postgres(), reason="SQLite does not enforce VARCHAR lengths")
-async def test_an_over_long_identifier_fails_alone_on_postgres(channel):
+async def test_an_over_long_identifier_fails_alone_with_the_reason(channel):
     too_long = incoming_order("LONG-1", lines=[("S" * 150, 1, 100)])
     result = await import_orders(channel, [*batch(2, "P"), too_long])
     assert result.created == 2
-    assert [order_id for order_id, _ in result.failed] == ["LONG-1"]
+    assert result.failed == [("LONG-1", f"its SKU “{'S' * 40}…” is 150 characters long; Waybill stores at most 100.")]
+    assert not await Order.exists().where(Order.channel_order_id == "LONG-1")
+
+
+async def test_over_long_free_text_is_cut_to_fit_its_column(channel):
+    long_name = "Ä" * 5_000
+    await import_orders(channel, [incoming_order("LONGTEXT-1", last_name=long_name)])
+    order = await order_row(await order_id_for(channel, "LONGTEXT-1"))
+    assert order["ship_last_name"] == "Ä" * 200
 
 
 async def test_text_is_stored_exactly_as_received(channel):

@@ -1,0 +1,50 @@
+"""SQLite transactions reuse idle connections, and never one left inside a transaction."""
+
+from __future__ import annotations
+
+import pytest
+
+from models import db
+from models.tables import Channel
+
+pytestmark = pytest.mark.usefixtures("database_url")
+
+
+def sqlite_only() -> None:
+    if not db.is_sqlite():
+        pytest.skip("the transaction pool is SQLite's; PostgreSQL uses asyncpg's pool")
+
+
+async def raw_connection():
+    return db.engine().current_transaction.get().connection._connection
+
+
+async def test_a_second_transaction_gets_the_first_ones_connection():
+    sqlite_only()
+    async with db.transaction():
+        first = await raw_connection()
+    async with db.transaction():
+        second = await raw_connection()
+    assert first is second
+
+
+async def test_a_failed_transaction_rolls_back_and_its_connection_is_clean_for_the_next():
+    sqlite_only()
+    with pytest.raises(RuntimeError):
+        async with db.transaction():
+            await Channel.insert(Channel(name="rolled back", kind="mirakl"))
+            raise RuntimeError("boom")
+    async with db.transaction():
+        assert not await Channel.exists().where(Channel.name == "rolled back")
+        assert (await raw_connection()).in_transaction  # the new transaction, nothing left over
+
+
+async def test_a_connection_still_inside_a_transaction_is_closed_not_reused():
+    sqlite_only()
+    transaction = db.transaction()
+    await transaction.__aenter__()
+    leaked = await raw_connection()
+    transaction._committed = True  # pretend COMMIT was sent but it failed: the connection is dirty
+    await transaction.__aexit__(None, None, None)
+    async with db.transaction():
+        assert await raw_connection() is not leaked
