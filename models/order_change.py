@@ -139,12 +139,14 @@ class OrderChange:
         return {row["line_id"]: int(row["qty"]) for row in rows}
 
     async def sent_to_supplier(self) -> bool:
+        """A supplier has (part of) the order: created there, or sent by hand."""
         return await SupplierOrder.exists().where(
-            (SupplierOrder.order == self.id) & (SupplierOrder.status != "cancelled")
+            (SupplierOrder.order == self.id) & SupplierOrder.status.is_in(["processed", "on_hold", "shipped"])
         )
 
-    async def resolve_issues(self, codes: set[str] | None = None, note: str = "") -> int:
-        """Close open review issues (all, or those with `codes`); resume the order if none remain."""
+    async def resolve_issues(self, codes: set[str] | None = None, note: str = "", resume: bool = True) -> int:
+        """Close open review issues (all, or those with `codes`); resume the order if none remain
+        (unless `resume` is False: the caller decides where the order goes next)."""
         open_rows = await ReviewIssue.select(ReviewIssue.id, ReviewIssue.code).where(
             (ReviewIssue.order == self.id) & ReviewIssue.resolved_at.is_null()
         )
@@ -161,7 +163,7 @@ class OrderChange:
                     details={"code": row["code"]},
                 )
         remaining = len(open_rows) - len(to_close)
-        if remaining == 0 and self.status == OrderStatus.PENDING_REVIEW:
+        if resume and remaining == 0 and self.status == OrderStatus.PENDING_REVIEW:
             target = resume_status(self.line_states(await self.shipped_quantities()), await self.sent_to_supplier())
             self.move_to(target, "review issues resolved")
             # An order accepted automatically but held for review tells the channel now.

@@ -32,6 +32,8 @@ OPERATION_NAMES = {
     "cancel": "cancel",
     "delivered": "delivered",
     "stock": "stock_update",
+    "dispatch": "order_dispatch",
+    "update_address": "address_update",
 }
 
 
@@ -63,6 +65,21 @@ async def claim_due(owner: str, limit: int = 20, target_kind: str | None = None)
     return rows
 
 
+async def claim_for_order(owner: str, order_id: int, target_kind: str) -> list[dict[str, Any]]:
+    """Lease one order's due messages of one kind now (a merchant is waiting for the answer)."""
+    stamp = now()
+    lock = "" if db.is_sqlite() else " FOR UPDATE SKIP LOCKED"
+    inner = (
+        'SELECT m.id FROM outbox_message m WHERE m."order" = {} AND m.target_kind = {} AND m.state = {} '
+        f"AND (m.lease_until IS NULL OR m.lease_until < {{}}){lock}"
+    )
+    sql = f"UPDATE outbox_message SET lease_owner = {{}}, lease_until = {{}} WHERE id IN ({inner}) RETURNING *"
+    async with db.transaction():
+        rows = await db.fetch(sql, owner, stamp + LEASE, order_id, target_kind, PENDING, stamp)
+    rows.sort(key=lambda r: r["id"])
+    return rows
+
+
 async def mark_done(message: dict[str, Any], owner: str, channel_state: str | None = None) -> None:
     async with db.transaction():
         updated = (
@@ -85,6 +102,20 @@ async def mark_done(message: dict[str, Any], owner: str, channel_state: str | No
                 Order.id == message["order"]
             )
         await resolve_outbox_issue(message["id"], retry_succeeded=True)
+
+
+async def mark_sending(message: dict[str, Any], owner: str) -> bool:
+    """Note, before a call that creates something remotely, that it may have happened.
+
+    If this process dies during the call, whoever retries the message looks first; False when the
+    lease was lost (someone else has the message now)."""
+    updated = (
+        await OutboxMessage.update({OutboxMessage.ambiguous: True})
+        .where((OutboxMessage.id == message["id"]) & (OutboxMessage.lease_owner == owner))
+        .returning(OutboxMessage.id)
+    )
+    message["ambiguous"] = True
+    return bool(updated)
 
 
 async def schedule_retry(

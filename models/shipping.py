@@ -24,8 +24,13 @@ async def add_shipment(
     shipped_at: dt.datetime | None = None,
     supplier_order_id: int | None = None,
     expected_version: int | None = None,
+    carrier_name: str = "",
+    tracking_url: str = "",
 ) -> int:
-    """Record a parcel; the order becomes partially shipped or shipped. Returns the shipment id."""
+    """Record a parcel; the order becomes partially shipped or shipped. Returns the shipment id.
+
+    A merchant picks a carrier from the list (`carrier_id`); a supplier's parcel comes with the
+    supplier's carrier name (`carrier_name`, matched to the list by name when it is there) and URL."""
     tracking_number = tracking_number.strip()
     errors: dict[str, str] = {}
     if not no_tracking and not tracking_number:
@@ -35,6 +40,8 @@ async def add_shipment(
         carrier = await Carrier.select().where(Carrier.id == carrier_id).first()
         if carrier is None:
             errors["carrier"] = "Choose a carrier from the list."
+    elif carrier_name.strip():
+        carrier = await _carrier_named(carrier_name)
     elif not no_tracking:
         errors["carrier"] = "Choose a carrier from the list."
     pattern = carrier["tracking_number_pattern"] if carrier else ""
@@ -65,15 +72,15 @@ async def add_shipment(
                     message="A shipment can never hold more than the accepted quantity.",
                 )
         stamp = shipped_at or now()
-        url = ""
-        if carrier and tracking_number and carrier["tracking_url_pattern"]:
+        url = tracking_url.strip()
+        if not url and carrier and tracking_number and carrier["tracking_url_pattern"]:
             url = carrier["tracking_url_pattern"].replace("{tracking}", tracking_number)
         created = await Shipment.insert(
             Shipment(
                 order=order_id,
                 supplier_order=supplier_order_id,
                 carrier=carrier["id"] if carrier else None,
-                carrier_name=carrier["name"] if carrier else "",
+                carrier_name=carrier["name"] if carrier else carrier_name.strip()[:100],
                 tracking_number=tracking_number,
                 tracking_url=url,
                 no_tracking=no_tracking,
@@ -92,12 +99,13 @@ async def add_shipment(
         for line_id, qty in quantities.items():
             shipped[line_id] = shipped.get(line_id, 0) + qty
         items = ", ".join(f"{change.line(lid)['sku']} × {q}" for lid, q in quantities.items())
-        parcel = f"{carrier['name']} {tracking_number}" if carrier and tracking_number else "no tracking"
+        shown_carrier = carrier["name"] if carrier else carrier_name.strip()
+        parcel = f"{shown_carrier} {tracking_number}".strip() if tracking_number else "no tracking"
         change.event("shipment_added", f"Shipment added ({parcel}): {items}", details={"shipment": shipment_id})
         target = shipping_status(change.line_states(shipped))
         if target is not None:
             change.move_to(target)
-        _queue_channel_shipping(change, shipment_id, carrier, tracking_number, url, quantities)
+        _queue_channel_shipping(change, shipment_id, carrier, tracking_number, url, quantities, carrier_name)
         if change.status == OrderStatus.SHIPPED and not change.order.get("shipped_at"):
             change.set(shipped_at=stamp)
         return shipment_id
@@ -110,6 +118,7 @@ def _queue_channel_shipping(
     tracking_number: str,
     tracking_url: str,
     quantities: dict[int, int],
+    carrier_name: str = "",
 ) -> None:
     """Tell the channel about the parcel, and that the order shipped once everything has."""
     order = change.order
@@ -123,7 +132,7 @@ def _queue_channel_shipping(
             {
                 "channel_order_id": order["channel_order_id"],
                 "carrier_code": carrier["code"] if carrier else "",
-                "carrier_name": carrier["name"] if carrier else "",
+                "carrier_name": carrier["name"] if carrier else carrier_name.strip(),
                 "tracking_number": tracking_number,
                 "tracking_url": tracking_url,
                 "lines": {change.line(lid)["channel_line_id"]: q for lid, q in quantities.items()},
@@ -132,3 +141,12 @@ def _queue_channel_shipping(
         )
     if change.status == OrderStatus.SHIPPED:
         change.send("channel", order["channel"], "ship", f"{key}:ship", {"channel_order_id": order["channel_order_id"]})
+
+
+async def _carrier_named(name: str) -> dict | None:
+    """The operator's carrier whose name matches a supplier's carrier name, if any."""
+    wanted = name.strip().casefold()
+    for carrier in await Carrier.select().where(Carrier.active.eq(True)):
+        if carrier["name"].strip().casefold() == wanted or (carrier["code"] and carrier["code"].casefold() == wanted):
+            return carrier
+    return None

@@ -111,3 +111,31 @@ def order_problems(order: IncomingOrder) -> list[Problem]:
                 )
             )
     return problems
+
+
+def stored_order_problems(order: dict, lines: list[dict]) -> list[Problem]:
+    """The same checks on an order as stored (after the merchant edited it), lines as rows."""
+    problems = address_problems(
+        order["ship_last_name"],
+        order["ship_street1"],
+        order["ship_city"],
+        order["ship_postcode"],
+        order["ship_country"],
+    )
+    for line in lines:
+        if line["status"] != "accepted":
+            continue
+        if not line["sku"].strip():
+            problems.append(
+                Problem("missing_sku", f"Line {line['position']} has no SKU: map it to a product.", line["position"])
+            )
+        if line["quantity"] <= 0:
+            problems.append(
+                Problem(
+                    "invalid_quantity",
+                    f"Line {line['position']} ({line['sku'] or 'no SKU'}) has quantity {line['quantity']}: "
+                    "a quantity must be at least 1.",
+                    line["position"],
+                )
+            )
+    return problems

@@ -1,0 +1,229 @@
+"""Send queued supplier orders, exactly once, and follow their progress and tracking.
+
+Sending one supplier order: look it up by our reference first whenever an earlier attempt may have
+reached the supplier (a timeout, a crash mid-call: the message is marked before the create call);
+then the preflight (the supplier's own check, and the wallet for prepaid suppliers); then create.
+"Already exists" answers (BigBuy ER008, ShipBob 422) link the existing order. Refusals become
+review issues with the supplier's message; passing failures are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import httpx
+
+from connectors.base import AlreadyExists, RemoteError, SupplierConnector, SupplierProblem, SupplierRefused
+from jobs.connections import supplier_connector
+from jobs.importer import INSTANCE_ID
+from models import supplier_outcomes as outcomes
+from models.actors import Actor
+from models.clock import now
+from models.errors import Conflict, DomainError
+from models.outbox import claim_due, claim_for_order, give_up, mark_done, mark_sending, schedule_retry
+from models.shipping import add_shipment
+from models.tables import SupplierOrder
+
+log = logging.getLogger(__name__)
+
+
+async def dispatch_supplier_due(client: httpx.AsyncClient, owner: str = INSTANCE_ID, limit: int = 20) -> int:
+    """Send up to `limit` due supplier messages; returns how many were attempted."""
+    messages = await claim_due(owner, limit, target_kind="supplier")
+    await _deliver_all(messages, client, owner)
+    return len(messages)
+
+
+async def dispatch_order_now(order_id: int, client: httpx.AsyncClient, owner: str = INSTANCE_ID) -> int:
+    """Send this order's due supplier messages at once (Process / Resubmit order say what happened)."""
+    messages = await claim_for_order(owner, order_id, target_kind="supplier")
+    await _deliver_all(messages, client, owner)
+    return len(messages)
+
+
+async def _deliver_all(messages: list[dict[str, Any]], client: httpx.AsyncClient, owner: str) -> None:
+    for message in messages:
+        try:
+            await deliver_to_supplier(message, client, owner)
+        except Conflict:
+            # A merchant changed the order while we were recording the answer: send again shortly.
+            await schedule_retry(message, owner, "The order changed while the answer was recorded.", ambiguous=True)
+        except Exception as exc:  # never lose the lease silently: record and retry later
+            log.exception("sending outbox message %s to a supplier failed", message["id"])
+            await schedule_retry(message, owner, f"Unexpected error: {type(exc).__name__}: {exc}", ambiguous=True)
+
+
+async def deliver_to_supplier(message: dict[str, Any], client: httpx.AsyncClient, owner: str) -> None:
+    payload = json.loads(message["payload"]) if isinstance(message["payload"], str) else message["payload"]
+    if message["action"] != "dispatch":
+        await give_up(message, owner, f"Unknown supplier action “{message['action']}”.")
+        return
+    context = await outcomes.supplier_order_context(int(payload["supplier_order"]))
+    if context is None:
+        await give_up(message, owner, "The supplier order no longer exists.")
+        return
+    row = context["supplier_order"]
+    if row["status"] not in ("pending",) or row["supplier_order_id"]:
+        await mark_done(message, owner)  # sent meanwhile (or by hand), or cancelled: nothing to do
+        return
+    connector = supplier_connector(context["supplier"], client)
+    request = outcomes.supplier_request(context)
+    creating = False
+    try:
+        if message["ambiguous"] or message["attempts"]:
+            found = await connector.find_by_reference(request.internal_reference)
+            if found is not None and found.supplier_order_id:
+                await outcomes.record_created(
+                    context, found.supplier_order_id, f"Found at {connector.label} as order {found.supplier_order_id}"
+                )
+                await mark_done(message, owner)
+                return
+        problems = await preflight(connector, context, request)
+        if problems:
+            await outcomes.record_refusal(context, problems)
+            await mark_done(message, owner)
+            return
+        if not await mark_sending(message, owner):
+            return  # the lease was lost: another instance has the message now
+        creating = True
+        remote_id = await connector.create(request)
+    except AlreadyExists as exc:
+        remote_id = exc.supplier_order_id
+        if not remote_id:
+            found = await connector.find_by_reference(request.internal_reference)
+            remote_id = found.supplier_order_id if found else ""
+        if not remote_id:
+            await schedule_retry(message, owner, f"{connector.label}: {exc.message}", ambiguous=True)
+            return
+        await outcomes.record_created(context, remote_id, f"Already at {connector.label} as order {remote_id}; linked")
+        await mark_done(message, owner)
+        return
+    except SupplierRefused as exc:
+        await outcomes.record_refusal(context, exc.problems)
+        await mark_done(message, owner)
+        return
+    except RemoteError as exc:
+        if exc.retryable:
+            ambiguous = creating and (exc.ambiguous or exc.status_code not in (429, None))
+            await schedule_retry(message, owner, exc.message, ambiguous=ambiguous, retry_after=exc.retry_after)
+        else:
+            await outcomes.record_refusal(context, [SupplierProblem("supplier_error", exc.message)], status="error")
+            await mark_done(message, owner)
+        return
+    await outcomes.record_created(context, remote_id)
+    await mark_done(message, owner)
+
+
+async def preflight(connector: SupplierConnector, context: dict[str, Any], request) -> list:
+    """The supplier's own check, then the wallet where the supplier works prepaid.
+
+    The wallet balance read here is kept on the supplier, so its page shows what blocked orders."""
+    check = await connector.check(request)
+    problems = list(check.problems)
+    wallet_refused = any(problem.code == "wallet_insufficient" for problem in problems)
+    if not connector.prepaid or (problems and not wallet_refused):
+        return problems
+    try:
+        wallet = await connector.wallet()
+    except RemoteError:
+        if problems:
+            return problems  # the refusal stands; the balance is read another time
+        raise
+    if wallet is None:
+        return problems
+    balance, currency = wallet
+    await outcomes.record_wallet(context["supplier"]["id"], balance, currency)
+    if not problems and check.total_cost is not None and balance < check.total_cost:
+        problems.append(outcomes.wallet_problem(balance, check.total_cost, currency))
+    return problems
+
+
+# -- progress and tracking ------------------------------------------------------------------------
+
+
+#: Supplier order statuses still worth asking about.
+FOLLOWED = ("processed", "on_hold")
+
+
+async def poll_supplier_orders(client: httpx.AsyncClient, limit: int = 50) -> int:
+    """Ask suppliers about orders they hold; record status changes and new parcels. Returns how many
+    supplier orders were read."""
+    rows = (
+        await SupplierOrder.select(SupplierOrder.id)
+        .where(SupplierOrder.status.is_in(list(FOLLOWED)) & (SupplierOrder.supplier_order_id != ""))
+        .order_by(SupplierOrder.updated_at)
+        .limit(limit)
+    )
+    for row in rows:
+        try:
+            await follow_supplier_order(row["id"], client)
+        except RemoteError as exc:
+            log.info("supplier order %s could not be read: %s", row["id"], exc.message)
+        except Conflict:
+            pass  # the merchant changed the order meanwhile: read again next time
+    return len(rows)
+
+
+async def follow_supplier_order(supplier_order_id: int, client: httpx.AsyncClient) -> None:
+    context = await outcomes.supplier_order_context(supplier_order_id)
+    if context is None:
+        return
+    row = context["supplier_order"]
+    connector = supplier_connector(context["supplier"], client)
+    state = await connector.fetch_state(row["supplier_order_id"])
+    await record_parcels(context, state.trackings)
+    status = "shipped" if state.status == "shipped" else state.status
+    if not await outcomes.record_state(context, status, state.message):
+        # Unchanged: still move it to the back of the queue so every order gets its turn.
+        await SupplierOrder.update({SupplierOrder.updated_at: now()}).where(SupplierOrder.id == supplier_order_id)
+
+
+async def record_parcels(context: dict[str, Any], trackings: list) -> int:
+    """Each new parcel becomes a shipment on the order (which queues the tracking for the channel)."""
+    row, supplier = context["supplier_order"], context["supplier"]
+    known = await outcomes.known_trackings(row["id"])
+    added = 0
+    by_sku: dict[str, list[dict[str, Any]]] = {}
+    for line in context["lines"]:
+        by_sku.setdefault(line["supplier_sku"], []).append(line)
+    for tracking in trackings:
+        if not tracking.tracking_number or tracking.tracking_number in known:
+            continue
+        quantities = _parcel_quantities(context["lines"], by_sku, tracking.skus)
+        if not quantities:
+            continue
+        try:
+            await add_shipment(
+                row["order"],
+                quantities,
+                Actor("supplier", supplier["name"]),
+                tracking_number=tracking.tracking_number,
+                carrier_name=tracking.carrier or supplier["name"],
+                tracking_url=tracking.tracking_url,
+                supplier_order_id=row["id"],
+            )
+        except Conflict:
+            raise
+        except DomainError as exc:  # e.g. more than was accepted: shown on the order, not retried forever
+            log.warning("parcel %s of supplier order %s not recorded: %s", tracking.tracking_number, row["id"], exc)
+            continue
+        known.add(tracking.tracking_number)
+        added += 1
+    return added
+
+
+def _parcel_quantities(lines: list[dict[str, Any]], by_sku: dict, skus: dict[str, int]) -> dict[int, int]:
+    """Order line → quantity in this parcel (the whole supplier order when the supplier gives no SKUs)."""
+    if not skus:
+        return {line["order_line"]: line["quantity"] for line in lines}
+    quantities: dict[int, int] = {}
+    for sku, quantity in skus.items():
+        remaining = quantity
+        for line in by_sku.get(sku, []):
+            take = min(remaining, line["quantity"])
+            if take > 0:
+                quantities[line["order_line"]] = quantities.get(line["order_line"], 0) + take
+                remaining -= take
+    return quantities

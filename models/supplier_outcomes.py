@@ -1,0 +1,255 @@
+"""What a supplier said about one of our supplier orders, written onto the order.
+
+Every answer goes through `change_order`, so it commits with its events and review issues and
+never overwrites a merchant's concurrent change (a conflict makes the caller try again later).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.base import SupplierAddress, SupplierLine, SupplierOrderRequest, SupplierProblem
+from models.actors import Actor
+from models.clock import now
+from models.errors import DomainError
+from models.lifecycle import FINAL_STATUSES, OrderStatus
+from models.order_change import change_order
+from models.tables import Order, OrderLine, Shipment, Supplier, SupplierOrder, SupplierOrderLine
+
+#: Where an order with a refused supplier order may go to Pending review from.
+REVIEWABLE = frozenset({OrderStatus.AWAITING_FULFILLMENT, OrderStatus.PROCESSING})
+
+
+def format_money(minor: int, currency: str) -> str:
+    return f"{minor / 100:,.2f} {currency}"
+
+
+def wallet_problem(balance: int, needed: int, currency: str) -> SupplierProblem:
+    return SupplierProblem(
+        "wallet_insufficient",
+        f"Insufficient wallet balance: {format_money(balance, currency)} available, "
+        f"{format_money(needed, currency)} needed. Top up the wallet, then Resubmit.",
+    )
+
+
+async def supplier_order_context(supplier_order_id: int) -> dict[str, Any] | None:
+    """The supplier order with its supplier, order and lines, or None if it no longer exists."""
+    row = await SupplierOrder.select().where(SupplierOrder.id == supplier_order_id).first()
+    if row is None:
+        return None
+    supplier = await Supplier.select().where(Supplier.id == row["supplier"]).first()
+    order = await Order.select().where(Order.id == row["order"]).first()
+    lines = await SupplierOrderLine.select(
+        SupplierOrderLine.order_line,
+        SupplierOrderLine.supplier_sku,
+        SupplierOrderLine.quantity,
+        SupplierOrderLine.order_line.sku.as_alias("channel_sku"),
+    ).where(SupplierOrderLine.supplier_order == supplier_order_id)
+    if supplier is None or order is None:
+        return None
+    return {"supplier_order": row, "supplier": supplier, "order": order, "lines": lines}
+
+
+def supplier_request(context: dict[str, Any]) -> SupplierOrderRequest:
+    """The request a supplier receives, built from the order as it is now (with any address fix)."""
+    order, row = context["order"], context["supplier_order"]
+    address = SupplierAddress(
+        first_name=order["ship_first_name"],
+        last_name=order["ship_last_name"],
+        street1=order["ship_street1"],
+        street2=order["ship_street2"],
+        postcode=order["ship_postcode"],
+        city=order["ship_city"],
+        country=order["ship_country"],
+        company=order["ship_company"],
+        region=order["ship_region"],
+        phone=order["ship_phone"] or order["customer_phone"],
+        email=order["customer_email"],
+    )
+    lines = tuple(
+        SupplierLine(sku=line["supplier_sku"], quantity=line["quantity"], order_line_id=line["order_line"])
+        for line in context["lines"]
+    )
+    return SupplierOrderRequest(
+        internal_reference=row["internal_reference"],
+        address=address,
+        lines=lines,
+        shipping_method=row["shipping_method"],
+        currency=order["currency"],
+    )
+
+
+def _actor(supplier: dict[str, Any]) -> Actor:
+    return Actor("supplier", supplier["name"])
+
+
+async def record_created(context: dict[str, Any], remote_id: str, note: str = "") -> None:
+    """The supplier has the order (created now, or found there): link it; the order is processing."""
+    row, supplier = context["supplier_order"], context["supplier"]
+    async with change_order(row["order"], _actor(supplier)) as change:
+        message = note or f"Created at {supplier['name']} as order {remote_id}"
+        await SupplierOrder.update(
+            {
+                SupplierOrder.supplier_order_id: remote_id,
+                SupplierOrder.status: "processed",
+                SupplierOrder.last_message: message,
+                SupplierOrder.updated_at: now(),
+            }
+        ).where(SupplierOrder.id == row["id"])
+        change.event(
+            "supplier_order_created",
+            f"{message} (reference {row['internal_reference']})",
+            details={"supplier": supplier["id"], "supplier_order_id": remote_id},
+        )
+        if change.status == OrderStatus.AWAITING_FULFILLMENT:
+            change.move_to(OrderStatus.PROCESSING, f"sent to {supplier['name']}")
+
+
+async def record_refusal(context: dict[str, Any], problems: list[SupplierProblem], status: str = "failed") -> None:
+    """The supplier will not take the order as it is: each reason becomes a review issue."""
+    row, supplier = context["supplier_order"], context["supplier"]
+    async with change_order(row["order"], _actor(supplier)) as change:
+        text = " ".join(problem.message for problem in problems)
+        await SupplierOrder.update(
+            {SupplierOrder.status: status, SupplierOrder.last_message: text[:4000], SupplierOrder.updated_at: now()}
+        ).where(SupplierOrder.id == row["id"])
+        change.event(
+            "supplier_refused", f"{supplier['name']} refused the order: {text}", details={"supplier": supplier["id"]}
+        )
+        for problem in problems:
+            change.open_issue(problem.code, f"{supplier['name']}: {problem.message}", source="supplier")
+        if change.status in REVIEWABLE:
+            change.move_to(OrderStatus.PENDING_REVIEW)
+
+
+async def record_wallet(supplier_id: int, balance: int, currency: str) -> None:
+    await Supplier.update(
+        {Supplier.wallet_balance: balance, Supplier.wallet_currency: currency, Supplier.wallet_updated_at: now()}
+    ).where(Supplier.id == supplier_id)
+
+
+async def link_manual(
+    order_id: int, supplier_id: int, remote_id: str, actor: Actor, expected_version: int | None = None
+) -> None:
+    """*Order sent manually*: the merchant placed it on the supplier's site; link that order instead
+    of sending one. Refused when the order is already at that supplier."""
+    remote_id = remote_id.strip()
+    if not remote_id:
+        raise DomainError("Enter the supplier's order reference or id.")
+    if len(remote_id) > 100:
+        raise DomainError("A supplier order reference has at most 100 characters.")
+    async with change_order(order_id, actor, expected_version) as change:
+        if change.status in FINAL_STATUSES or change.status in (OrderStatus.SHIPPED, OrderStatus.AWAITING_ACCEPTANCE):
+            raise DomainError(f"Order sent manually is not possible while the order is {change.status.label.lower()}.")
+        supplier = await Supplier.select().where(Supplier.id == supplier_id).first()
+        if supplier is None:
+            raise DomainError("Choose a supplier.")
+        existing = await SupplierOrder.select().where(
+            (SupplierOrder.order == order_id) & (SupplierOrder.supplier == supplier_id)
+        )
+        for row in existing:
+            if row["status"] in ("processed", "on_hold", "shipped"):
+                shown = row["supplier_order_id"] or row["internal_reference"]
+                raise DomainError(
+                    f"This order was already sent to {supplier['name']} (order {shown}); it cannot be sent twice."
+                )
+            if row["status"] == "pending":
+                raise DomainError(
+                    f"This order is being sent to {supplier['name']} right now; wait for the answer before "
+                    "marking it as sent manually."
+                )
+        stamp = now()
+        note = f"Sent manually to {supplier['name']} as order {remote_id}"
+        lines = [line for line in change.lines if line["status"] == "accepted"]
+        if existing:
+            supplier_order_id = existing[0]["id"]
+            await SupplierOrder.update(
+                {
+                    SupplierOrder.supplier_order_id: remote_id,
+                    SupplierOrder.status: "processed",
+                    SupplierOrder.sent_manually: True,
+                    SupplierOrder.last_message: note,
+                    SupplierOrder.updated_at: stamp,
+                }
+            ).where(SupplierOrder.id == supplier_order_id)
+            await SupplierOrderLine.delete().where(SupplierOrderLine.supplier_order == supplier_order_id)
+        else:
+            from models.dispatch import internal_reference
+
+            inserted = await SupplierOrder.insert(
+                SupplierOrder(
+                    order=order_id,
+                    supplier=supplier_id,
+                    internal_reference=internal_reference(order_id, supplier_id),
+                    supplier_order_id=remote_id,
+                    status="processed",
+                    sent_manually=True,
+                    last_message=note,
+                    created_at=stamp,
+                    updated_at=stamp,
+                )
+            ).returning(SupplierOrder.id)
+            supplier_order_id = inserted[0]["id"]
+        if lines:
+            await SupplierOrderLine.insert(
+                *[
+                    SupplierOrderLine(
+                        supplier_order=supplier_order_id,
+                        order_line=line["id"],
+                        supplier_sku=line["sku"],
+                        quantity=line["quantity"],
+                    )
+                    for line in lines
+                ]
+            )
+        # Whatever blocked sending it is moot now that it was sent by hand.
+        from models.dispatch import DISPATCH_CODES
+
+        await change.resolve_issues(set(DISPATCH_CODES), note="order sent manually", resume=False)
+        change.event("sent_manually", note, details={"supplier": supplier_id, "supplier_order_id": remote_id})
+        if not change.open_issue_codes and change.status in (
+            OrderStatus.AWAITING_FULFILLMENT,
+            OrderStatus.PENDING_REVIEW,
+        ):
+            change.move_to(OrderStatus.PROCESSING, "sent manually")
+
+
+async def record_state(context: dict[str, Any], status: str, message: str) -> bool:
+    """The supplier's status of an order we sent. Returns True when something changed.
+
+    *On hold* (e.g. the address failed the warehouse's check) needs a human: it opens a review
+    issue with the supplier's reason; leaving hold resolves it."""
+    row, supplier = context["supplier_order"], context["supplier"]
+    if row["status"] == status and (row["last_message"] or "") == message:
+        return False
+    async with change_order(row["order"], _actor(supplier)) as change:
+        await SupplierOrder.update(
+            {SupplierOrder.status: status, SupplierOrder.last_message: message[:4000], SupplierOrder.updated_at: now()}
+        ).where(SupplierOrder.id == row["id"])
+        text = f"{supplier['name']} order {row['supplier_order_id']}: {status.replace('_', ' ')}"
+        change.event("supplier_status", f"{text} ({message})" if message else text, details={"status": status})
+        if status == "on_hold":
+            change.open_issue(
+                "supplier_on_hold",
+                f"{supplier['name']} put the order on hold: {message or 'no reason given'}. "
+                "Fix it (e.g. Edit delivery address), then Resubmit order.",
+                source="supplier",
+            )
+            if change.status in REVIEWABLE:
+                change.move_to(OrderStatus.PENDING_REVIEW)
+        elif row["status"] == "on_hold":
+            await change.resolve_issues({"supplier_on_hold"}, note=f"{supplier['name']}: {status}")
+        elif status in ("failed", "error") and change.status in REVIEWABLE:
+            change.open_issue("supplier_error", f"{supplier['name']}: {message or status}", source="supplier")
+            change.move_to(OrderStatus.PENDING_REVIEW)
+    return True
+
+
+async def known_trackings(supplier_order_id: int) -> set[str]:
+    rows = await Shipment.select(Shipment.tracking_number).where(Shipment.supplier_order == supplier_order_id)
+    return {row["tracking_number"] for row in rows}
+
+
+async def order_line_skus(order_id: int) -> dict[int, str]:
+    rows = await OrderLine.select(OrderLine.id, OrderLine.sku).where(OrderLine.order == order_id)
+    return {row["id"]: row["sku"] for row in rows}

@@ -1,0 +1,285 @@
+"""Dispatch to suppliers over real HTTP: routing, preflight, wallet, duplicates, tracking back to the channel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from connectors.sandbox.bigbuy import DEFAULT_API_KEY, BigBuySandbox
+from connectors.sandbox.common import Sandbox
+from connectors.sandbox.shipbob import DEFAULT_CHANNEL_ID, DEFAULT_TOKEN, ShipBobSandbox
+from jobs.supplier_dispatch import dispatch_order_now, dispatch_supplier_due, poll_supplier_orders
+from models import credentials
+from models.actors import Actor
+from models.clock import now
+from models.dispatch import change_shipping_method, process_order, resubmit_order
+from models.errors import DomainError
+from models.order_change import change_order
+from models.supplier_outcomes import link_manual
+from models.tables import (
+    CatalogItem,
+    Order,
+    OutboxMessage,
+    ReviewIssue,
+    Shipment,
+    ShippingMapping,
+    Supplier,
+    SupplierOrder,
+)
+from tests.conftest import import_one, make_order
+
+MERCHANT = Actor("user", "merchant")
+
+
+@pytest.fixture
+def bigbuy() -> BigBuySandbox:
+    return BigBuySandbox(seed=3, wallet="500.00")
+
+
+@pytest.fixture
+def shipbob() -> ShipBobSandbox:
+    return ShipBobSandbox(seed=3)
+
+
+@pytest.fixture
+async def http():
+    async with httpx.AsyncClient(timeout=5) as client:
+        yield client
+
+
+async def add_supplier(name: str, kind: str, base_url: str, secrets: dict, prepaid: bool = False) -> int:
+    rows = await Supplier.insert(
+        Supplier(
+            name=name,
+            kind=kind,
+            base_url=base_url,
+            credentials=credentials.encrypt(secrets),
+            prepaid=prepaid,
+            created_at=now(),
+        )
+    ).returning(Supplier.id)
+    return rows[0]["id"]
+
+
+@pytest.fixture
+async def suppliers(database_url, bigbuy, shipbob, serve_sandbox: Callable[[Sandbox], str]) -> dict[str, int]:
+    bigbuy_id = await add_supplier("BigBuy", "bigbuy", serve_sandbox(bigbuy), {"api_key": DEFAULT_API_KEY}, True)
+    shipbob_id = await add_supplier(
+        "ShipBob", "shipbob", serve_sandbox(shipbob), {"token": DEFAULT_TOKEN, "channel_id": DEFAULT_CHANNEL_ID}
+    )
+    for sku, supplier_id in [("BB-1001", bigbuy_id), ("BB-1002", bigbuy_id), ("SB-0007", shipbob_id)]:
+        await CatalogItem.insert(
+            CatalogItem(channel_sku=sku, supplier=supplier_id, supplier_sku=sku, cost=900, updated_at=now())
+        )
+    return {"bigbuy": bigbuy_id, "shipbob": shipbob_id}
+
+
+async def accepted_order(channel: dict, order_id: str, **kwargs) -> int:
+    kwargs.setdefault("needs_acceptance", False)
+    return await import_one(channel, make_order(order_id, **kwargs))
+
+
+async def status_of(order_id: int) -> str:
+    return (await Order.select(Order.status).where(Order.id == order_id).first())["status"]
+
+
+async def open_codes(order_id: int) -> set[str]:
+    rows = await ReviewIssue.select(ReviewIssue.code).where(
+        (ReviewIssue.order == order_id) & ReviewIssue.resolved_at.is_null()
+    )
+    return {row["code"] for row in rows}
+
+
+async def test_a_two_supplier_order_becomes_two_supplier_orders_each_created_once(
+    channel, suppliers, bigbuy, shipbob, http
+):
+    order_id = await accepted_order(channel, "TWO-1", lines=[("BB-1001", 2, 1990), ("SB-0007", 1, 2990)])
+    result = await process_order(order_id, MERCHANT)
+    assert sorted(result.queued) == ["BigBuy", "ShipBob"]
+    assert await status_of(order_id) == "awaiting_fulfillment"  # nothing pretends it was sent yet
+    assert await dispatch_order_now(order_id, http) == 2
+    rows = await SupplierOrder.select().where(SupplierOrder.order == order_id).order_by(SupplierOrder.supplier)
+    assert [(r["status"], bool(r["supplier_order_id"])) for r in rows] == [("processed", True)] * 2
+    assert await status_of(order_id) == "processing"
+    assert len(bigbuy.orders) == 1 and len(shipbob.orders) == 1
+    # The dispatcher running again changes nothing at either supplier.
+    await dispatch_supplier_due(http)
+    assert len(bigbuy.orders) == 1 and len(shipbob.orders) == 1
+
+
+async def test_process_refuses_an_order_at_the_suppliers_already(channel, suppliers, http):
+    order_id = await accepted_order(channel, "TWICE-1", lines=[("BB-1001", 1, 1990)])
+    await process_order(order_id, MERCHANT)
+    await dispatch_order_now(order_id, http)
+    with pytest.raises(DomainError, match="Process is not possible while the order is processing"):
+        await process_order(order_id, MERCHANT)
+
+
+async def test_an_unknown_sku_sends_the_order_to_review_with_the_reason(channel, suppliers):
+    order_id = await accepted_order(channel, "UNK-1", lines=[("NOPE-1", 1, 1990)])
+    result = await process_order(order_id, MERCHANT)
+    assert "Unknown SKU: NOPE-1" in result.message
+    assert await status_of(order_id) == "pending_review"
+    assert await open_codes(order_id) == {"unknown_sku"}
+    assert not await SupplierOrder.exists().where(SupplierOrder.order == order_id)
+
+
+async def test_wallet_too_low_then_top_up_and_resubmit_sends_it_exactly_once(channel, suppliers, bigbuy, http):
+    bigbuy.balance = bigbuy.balance.__class__("12.40")
+    order_id = await accepted_order(channel, "WAL-1", lines=[("BB-1001", 3, 1990)])
+    await process_order(order_id, MERCHANT)
+    await dispatch_order_now(order_id, http)
+    assert await status_of(order_id) == "pending_review"
+    issue = await ReviewIssue.select().where(ReviewIssue.order == order_id).first()
+    assert issue["code"] == "wallet_insufficient"
+    assert issue["message"].startswith("BigBuy: Insufficient wallet balance: 12.40 EUR available,")
+    assert not bigbuy.orders
+    wallet = await Supplier.select(Supplier.wallet_balance).where(Supplier.id == suppliers["bigbuy"]).first()
+    assert wallet["wallet_balance"] == 1240
+
+    await http.post(f"{(await supplier_url(suppliers['bigbuy']))}/_control/wallet/topup", json={"amount": "500.00"})
+    result = await resubmit_order(order_id, MERCHANT)
+    assert result.queued == ["BigBuy"]
+    await dispatch_order_now(order_id, http)
+    assert await status_of(order_id) == "processing"
+    assert await open_codes(order_id) == set()
+    assert len(bigbuy.orders) == 1
+
+
+async def supplier_url(supplier_id: int) -> str:
+    return (await Supplier.select(Supplier.base_url).where(Supplier.id == supplier_id).first())["base_url"]
+
+
+async def test_a_create_that_timed_out_is_looked_up_not_sent_again(channel, suppliers, bigbuy, http):
+    order_id = await accepted_order(channel, "AMB-1", lines=[("BB-1002", 1, 2490)])
+    await process_order(order_id, MERCHANT)
+    message = await OutboxMessage.select().where(OutboxMessage.order == order_id).first()
+    # The order reached BigBuy but the answer was lost: the message is marked ambiguous.
+    from connectors.bigbuy import BigBuyConnector
+    from models.dispatch import internal_reference
+    from models.supplier_outcomes import supplier_order_context, supplier_request
+
+    context = await supplier_order_context(int(__import__("json").loads(message["payload"])["supplier_order"]))
+    connector = BigBuyConnector(await supplier_url(suppliers["bigbuy"]), {"api_key": DEFAULT_API_KEY}, http)
+    remote_id = await connector.create(supplier_request(context))
+    await OutboxMessage.update({OutboxMessage.ambiguous: True}).where(OutboxMessage.id == message["id"])
+    await dispatch_order_now(order_id, http)
+    row = await SupplierOrder.select().where(SupplierOrder.order == order_id).first()
+    assert row["supplier_order_id"] == remote_id
+    assert row["internal_reference"] == internal_reference(order_id, suppliers["bigbuy"])
+    assert len(bigbuy.orders) == 1
+
+
+async def test_an_order_bigbuy_already_has_is_linked_not_duplicated(channel, suppliers, bigbuy, http):
+    order_id = await accepted_order(channel, "DUP-1", lines=[("BB-1001", 1, 1990)])
+    await process_order(order_id, MERCHANT)
+    message = await OutboxMessage.select().where(OutboxMessage.order == order_id).first()
+    from connectors.bigbuy import BigBuyConnector
+    from models.supplier_outcomes import supplier_order_context, supplier_request
+
+    context = await supplier_order_context(int(__import__("json").loads(message["payload"])["supplier_order"]))
+    connector = BigBuyConnector(await supplier_url(suppliers["bigbuy"]), {"api_key": DEFAULT_API_KEY}, http)
+    remote_id = await connector.create(supplier_request(context))  # e.g. sent by a process that then died
+    await dispatch_order_now(order_id, http)  # not ambiguous: BigBuy answers ER008
+    row = await SupplierOrder.select().where(SupplierOrder.order == order_id).first()
+    assert (row["status"], row["supplier_order_id"]) == ("processed", remote_id)
+    assert len(bigbuy.orders) == 1
+
+
+async def test_unmapped_shipping_rate_goes_to_review_and_change_shipping_method_fixes_it(
+    channel, suppliers, bigbuy, http
+):
+    order_id = await accepted_order(channel, "RATE-1", lines=[("BB-1001", 1, 1990)])
+    await Order.update({Order.shipping_rate: "Express 24h"}).where(Order.id == order_id)
+    result = await process_order(order_id, MERCHANT)
+    assert "No shipping mapping: the rate “Express 24h”" in result.message
+    assert await open_codes(order_id) == {"shipping_unmapped"}
+    await change_shipping_method(order_id, suppliers["bigbuy"], "DHL", MERCHANT)
+    assert await open_codes(order_id) == set()
+    await resubmit_order(order_id, MERCHANT)
+    await dispatch_order_now(order_id, http)
+    assert await status_of(order_id) == "processing"
+    (placed,) = bigbuy.orders.values()
+    assert "DHL" in str(placed)
+
+
+async def test_a_shipping_mapping_turns_the_channel_rate_into_the_supplier_method(channel, suppliers, bigbuy, http):
+    await ShippingMapping.insert(
+        ShippingMapping(channel=channel["id"], channel_rate="Free shipping", supplier=suppliers["bigbuy"], method="GLS")
+    )
+    order_id = await accepted_order(channel, "MAP-1", lines=[("BB-1001", 1, 1990)])
+    await Order.update({Order.shipping_rate: "Free shipping"}).where(Order.id == order_id)
+    await process_order(order_id, MERCHANT)
+    await dispatch_order_now(order_id, http)
+    row = await SupplierOrder.select().where(SupplierOrder.order == order_id).first()
+    assert row["shipping_method"] == "GLS"
+    assert "GLS" in str(next(iter(bigbuy.orders.values())))
+
+
+async def test_missing_surname_edit_address_and_resubmit(channel, suppliers, bigbuy, http):
+    order_id = await accepted_order(channel, "SUR-1", last_name="", lines=[("BB-1001", 1, 1990)])
+    assert await open_codes(order_id) == {"missing_surname"}
+    result = await resubmit_order(order_id, MERCHANT)
+    assert result.problems == ["Missing surname: the delivery address has no last name."]
+    async with change_order(order_id, MERCHANT) as change:
+        change.set(ship_last_name="Novák")
+    result = await resubmit_order(order_id, MERCHANT)
+    assert result.queued == ["BigBuy"]
+    await dispatch_order_now(order_id, http)
+    assert await status_of(order_id) == "processing"
+    assert len(bigbuy.orders) == 1
+
+
+async def test_supplier_tracking_becomes_shipments_and_goes_to_the_channel(channel, suppliers, bigbuy, shipbob, http):
+    order_id = await accepted_order(channel, "TRK-1", lines=[("BB-1001", 1, 1990), ("SB-0007", 2, 2990)])
+    await process_order(order_id, MERCHANT)
+    await dispatch_order_now(order_id, http)
+    rows = {r["supplier"]: r for r in await SupplierOrder.select().where(SupplierOrder.order == order_id)}
+    bigbuy_order = rows[suppliers["bigbuy"]]["supplier_order_id"]
+    bb = await http.post(
+        f"{await supplier_url(suppliers['bigbuy'])}/_control/orders/{bigbuy_order}/ship",
+        json={"carrier": "GLS", "tracking_number": "GLS123456"},
+    )
+    assert bb.status_code < 300, bb.text
+    await poll_supplier_orders(http)
+    assert await status_of(order_id) == "partially_shipped"
+    shipbob_order = rows[suppliers["shipbob"]]["supplier_order_id"]
+    sb = await http.post(
+        f"{await supplier_url(suppliers['shipbob'])}/_control/orders/{shipbob_order}/ship",
+        json={"carrier": "UPS", "tracking_number": "1Z999AA10123456784"},
+    )
+    assert sb.status_code < 300, sb.text
+    await poll_supplier_orders(http)
+    await poll_supplier_orders(http)  # reading again adds nothing
+    assert await status_of(order_id) == "shipped"
+    shipments = await Shipment.select().where(Shipment.order == order_id).order_by(Shipment.id)
+    assert [s["tracking_number"] for s in shipments] == ["GLS123456", "1Z999AA10123456784"]
+    tracking = await OutboxMessage.select(OutboxMessage.action).where(
+        (OutboxMessage.order == order_id) & (OutboxMessage.target_kind == "channel")
+    )
+    assert sorted(m["action"] for m in tracking) == ["ship", "tracking", "tracking"]
+
+
+async def test_order_sent_manually_links_it_and_nothing_is_created_at_the_supplier(channel, suppliers, bigbuy, http):
+    order_id = await accepted_order(channel, "MAN-1", lines=[("BB-1001", 1, 1990)])
+    await link_manual(order_id, suppliers["bigbuy"], "778899", MERCHANT)
+    assert await status_of(order_id) == "processing"
+    with pytest.raises(DomainError, match="already sent to BigBuy"):
+        await link_manual(order_id, suppliers["bigbuy"], "778900", MERCHANT)
+    await dispatch_supplier_due(http)
+    assert not bigbuy.orders
+
+
+async def test_address_on_hold_at_shipbob_opens_review_and_resolves_when_released(channel, suppliers, shipbob, http):
+    order_id = await accepted_order(channel, "HOLD-1", lines=[("SB-0007", 1, 2990)])
+    await process_order(order_id, MERCHANT)
+    await dispatch_order_now(order_id, http)
+    row = await SupplierOrder.select().where(SupplierOrder.order == order_id).first()
+    url = await supplier_url(suppliers["shipbob"])
+    hold = await http.post(f"{url}/_control/orders/{row['supplier_order_id']}/hold", json={"reason": "InvalidAddress"})
+    assert hold.status_code < 300, hold.text
+    await poll_supplier_orders(http)
+    assert await status_of(order_id) == "pending_review"
+    assert await open_codes(order_id) == {"supplier_on_hold"}
