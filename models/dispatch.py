@@ -262,3 +262,19 @@ async def change_shipping_method(
             )
         await change.resolve_issues({"shipping_unmapped", "no_carrier"}, note=f"method set to {method}", resume=False)
         change.event("shipping_method_changed", f"Shipping method at {supplier['name']} set to {method}")
+
+
+async def orders_to_auto_process(limit: int = 50) -> list[int]:
+    """Accepted orders of auto-process channels that no supplier has been asked about yet."""
+    from models import db
+
+    rows = await db.fetch(
+        "SELECT o.id FROM orders o JOIN channel c ON c.id = o.channel "
+        "WHERE o.status = {} AND c.auto_process = {} "
+        'AND NOT EXISTS (SELECT 1 FROM supplier_order s WHERE s."order" = o.id) '
+        "ORDER BY o.placed_at, o.id LIMIT {}",
+        OrderStatus.AWAITING_FULFILLMENT.value,
+        True,
+        limit,
+    )
+    return [row["id"] for row in rows]

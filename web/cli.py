@@ -43,6 +43,7 @@ def demo(host: str, port: int, data_dir: str) -> None:
     from jobs.channel_jobs import install_channel_jobs
     from jobs.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_jobs, prepare_demo
     from jobs.scheduler import scheduler_lifespan
+    from jobs.supplier_jobs import install_supplier_jobs
     from web.app import create_app
 
     folder = Path(data_dir)
@@ -60,7 +61,8 @@ def demo(host: str, port: int, data_dir: str) -> None:
 
     sandboxes = build_sandboxes(seed=7)
     settings.extra["sandboxes"] = sandboxes
-    hooks = [scheduler_lifespan([install_channel_jobs, demo_jobs(sandboxes)])] if settings.scheduler_enabled else []
+    installers = [install_channel_jobs, _demo_supplier_jobs(install_supplier_jobs), demo_jobs(sandboxes)]
+    hooks = [scheduler_lifespan(installers)] if settings.scheduler_enabled else []
     app = create_app(settings, lifespan_hooks=hooks)
     local_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     asyncio.run(prepare_demo(app, f"http://{local_host}:{port}"))
@@ -71,6 +73,15 @@ def demo(host: str, port: int, data_dir: str) -> None:
     click.echo(f"  Data: {folder.resolve()}")
     click.echo("")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _demo_supplier_jobs(install):
+    """The supplier jobs, following supplier progress every few seconds so the demo moves along."""
+
+    def install_for_demo(scheduler) -> None:
+        install(scheduler, tracking_every_s=8)
+
+    return install_for_demo
 
 
 @main.command()
@@ -103,8 +114,9 @@ def serve(host: str, port: int) -> None:
             click.echo(f"Cannot start: {problem}", err=True)
         raise SystemExit(2)
     from jobs.channel_jobs import install_channel_jobs
+    from jobs.supplier_jobs import install_supplier_jobs
 
-    hooks = [scheduler_lifespan([install_channel_jobs])] if settings.scheduler_enabled else []
+    hooks = [scheduler_lifespan([install_channel_jobs, install_supplier_jobs])] if settings.scheduler_enabled else []
     uvicorn.run(create_app(settings, lifespan_hooks=hooks), host=host, port=port, proxy_headers=True)
 
 
