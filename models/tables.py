@@ -192,6 +192,34 @@ class ShippingMapping(Table, tablename="shipping_mapping"):
     method = Varchar(length=200)
 
 
+class CatalogUpload(Table, tablename="catalog_upload"):
+    """A catalog CSV uploaded on a supplier page, imported a chunk of rows per request."""
+
+    supplier = ForeignKey(references=Supplier, on_delete=OnDelete.cascade, index=True)
+    filename = Varchar(length=255, default="")
+    uploaded_by = Varchar(length=100, default="")
+    #: The header's column names (lower-cased) as a JSON list, and the delimiter the file uses.
+    columns = Text(default="[]")
+    delimiter = Varchar(length=1, default=",")
+    total_rows = Integer(default=0)
+    rows_done = Integer(default=0)
+    created = Integer(default=0)
+    updated = Integer(default=0)
+    error_rows = Integer(default=0)
+    #: The first row errors as JSON `[[line, message], …]`; `error_rows` counts them all.
+    errors = Text(default="[]")
+    created_at = Timestamptz()
+    finished_at = Timestamptz(null=True, default=None)
+
+
+class CatalogUploadPart(Table, tablename="catalog_upload_part"):
+    """Rows of an upload not imported yet, as JSON `[[line, [cell, …]], …]`; deleted once imported."""
+
+    upload = ForeignKey(references=CatalogUpload, on_delete=OnDelete.cascade)  # unique with first_row (m0008)
+    first_row = Integer()
+    rows = Text(default="[]")
+
+
 class Shipment(Table, tablename="shipment"):
     order = ForeignKey(references=Order, on_delete=OnDelete.cascade)
     supplier_order = ForeignKey(references=SupplierOrder, null=True, on_delete=OnDelete.set_null)
@@ -310,6 +338,8 @@ ALL_TABLES: list[type[Table]] = [
     SupplierOrderLine,
     CatalogItem,
     ShippingMapping,
+    CatalogUpload,
+    CatalogUploadPart,
     Shipment,
     ShipmentLine,
     ReviewIssue,
