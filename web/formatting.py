@@ -110,6 +110,30 @@ def iso_local(context: Any, value: Any) -> str:
     return moment.astimezone(tz).isoformat(timespec="minutes")
 
 
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}{'' if n == 1 else 's'} ago"
+
+
+@pass_context
+def ago(context: Any, value: Any, moment_now: dt.datetime | None = None) -> str:
+    """How long ago, e.g. "just now", "5 minutes ago", "3 days ago"; past a week, the date in the
+    merchant's time zone ("on 12 Mar 2026")."""
+    moment = _as_datetime(value)
+    if moment is None:
+        return "never"
+    seconds = ((moment_now or dt.datetime.now(dt.UTC)) - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return _count(minutes, "minute")
+    if minutes < 24 * 60:
+        return _count(minutes // 60, "hour")
+    if minutes < 7 * 24 * 60:
+        return _count(minutes // (24 * 60), "day")
+    return "on " + localdate(context, moment)
+
+
 def status_label(status: str) -> str:
     try:
         return STATUS_LABELS[OrderStatus(status)]
@@ -126,6 +150,7 @@ FILTERS = {
     "localtime": localtime,
     "localdate": localdate,
     "iso_local": iso_local,
+    "ago": ago,
     "status_label": status_label,
     "humanize": humanize,
 }

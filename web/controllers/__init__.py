@@ -3,10 +3,11 @@
 from web.controllers.api import ApiOrdersController
 from web.controllers.channels import ChannelsController
 from web.controllers.health import healthz
-from web.controllers.integrations import ConnectionIssuesController, SuppliersController
+from web.controllers.integrations import ConnectionIssuesController
 from web.controllers.login import LoginController
 from web.controllers.orders import OrdersController
 from web.controllers.settings import SettingsController
+from web.controllers.suppliers import SuppliersController
 
 ROUTE_HANDLERS = [
     LoginController,

@@ -1,4 +1,4 @@
-"""Channels, suppliers and their connection issues."""
+"""Connection issues of channels and suppliers."""
 
 from __future__ import annotations
 
@@ -7,23 +7,16 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from jobs.connections import supplier_connector
 from jobs.dispatcher import dispatch_due
 from jobs.http import http_client
 from jobs.importer import sync_channel
-from models.integrations import connection_issue_groups, supplier_overview
+from models.integrations import connection_issue_groups
 from models.outbox import retry_message
+from models.suppliers import WALLET_OPERATION, refresh_wallet
 from models.sync_issues import get_issue
 from web.auth import require_operator
 from web.pages import fragment, is_htmx, render
-
-
-class SuppliersController(Controller):
-    path = "/suppliers"
-    include_in_schema = False
-
-    @get("/")
-    async def suppliers(self, request: Request) -> Template:
-        return await render(request, "suppliers/list.html", nav="suppliers", suppliers=await supplier_overview())
 
 
 class ConnectionIssuesController(Controller):
@@ -47,6 +40,8 @@ class ConnectionIssuesController(Controller):
             await dispatch_due(http_client())
         elif issue["operation"] == "order_import" and issue["integration_kind"] == "channel":
             await sync_channel(issue["integration_id"], http_client())
+        elif issue["operation"] == WALLET_OPERATION and issue["integration_kind"] == "supplier":
+            await refresh_wallet(issue["integration_id"], lambda supplier: supplier_connector(supplier, http_client()))
         issue = await get_issue(issue_id)
         if not is_htmx(request):
             return Redirect("/connection-issues")
