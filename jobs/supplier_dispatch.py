@@ -57,12 +57,15 @@ async def _deliver_all(messages: list[dict[str, Any]], client: httpx.AsyncClient
 
 async def deliver_to_supplier(message: dict[str, Any], client: httpx.AsyncClient, owner: str) -> None:
     payload = json.loads(message["payload"]) if isinstance(message["payload"], str) else message["payload"]
-    if message["action"] != "dispatch":
+    if message["action"] not in ("dispatch", "update_address"):
         await give_up(message, owner, f"Unknown supplier action “{message['action']}”.")
         return
     context = await outcomes.supplier_order_context(int(payload["supplier_order"]))
     if context is None:
         await give_up(message, owner, "The supplier order no longer exists.")
+        return
+    if message["action"] == "update_address":
+        await send_address(message, context, client, owner)
         return
     row = context["supplier_order"]
     if row["status"] not in ("pending",) or row["supplier_order_id"]:
@@ -114,6 +117,31 @@ async def deliver_to_supplier(message: dict[str, Any], client: httpx.AsyncClient
         return
     await outcomes.record_created(context, remote_id)
     await mark_done(message, owner)
+
+
+async def send_address(message: dict[str, Any], context: dict[str, Any], client: httpx.AsyncClient, owner: str) -> None:
+    """A corrected address for an order the supplier has (sending it twice is harmless)."""
+    connector = supplier_connector(context["supplier"], client)
+    row = context["supplier_order"]
+    update = getattr(connector, "update_address", None)
+    if update is None or not row["supplier_order_id"]:
+        await mark_done(message, owner)
+        return
+    try:
+        await update(row["supplier_order_id"], outcomes.supplier_request(context).address)
+    except SupplierRefused as exc:
+        await outcomes.record_refusal(context, exc.problems, status=row["status"])
+        await mark_done(message, owner)
+        return
+    except RemoteError as exc:
+        if exc.retryable:
+            await schedule_retry(message, owner, exc.message, ambiguous=False, retry_after=exc.retry_after)
+        else:
+            await give_up(message, owner, f"{connector.label} refused the address: {exc.message}")
+        return
+    await mark_done(message, owner)
+    # The supplier re-checks the address at once: read its status now rather than at the next poll.
+    await follow_supplier_order(row["id"], client)
 
 
 async def preflight(connector: SupplierConnector, context: dict[str, Any], request) -> list:

@@ -133,7 +133,9 @@ async def _process(change: OrderChange) -> ProcessResult:
         await _queue(change, supplier, lines, method, current)
         result.queued.append(supplier["name"])
     if change.status == OrderStatus.PENDING_REVIEW and not change.open_issue_codes:
-        change.move_to(OrderStatus.AWAITING_FULFILLMENT, "sent to suppliers again")
+        at_supplier = any(row["status"] in AT_SUPPLIER for row in existing.values())
+        target = OrderStatus.PROCESSING if at_supplier else OrderStatus.AWAITING_FULFILLMENT
+        change.move_to(target, "resubmitted")
     return result
 
 

@@ -223,6 +223,9 @@ async def _create_world(world: World) -> None:
         await create_user(role, TEST_PASSWORD, role, f"{role}@example.com")
 
 
+#: The e2e server's secret key: what the tests encrypt supplier and channel credentials with.
+SERVER_SECRET = "e2e-" + "s" * 60
+
 MIGRATE = "import asyncio, sys; from models import db; from models.migrate import migrate; " + (
     "asyncio.run(migrate(db.engine_for(sys.argv[1])))"
 )
@@ -288,7 +291,7 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
         "WAYBILL_DATABASE_URL": world.url,
         "WAYBILL_SCHEDULER": "0",
         "WAYBILL_SANDBOXES": "1",
-        "WAYBILL_SECRET_KEY": "e2e-" + "s" * 60,
+        "WAYBILL_SECRET_KEY": SERVER_SECRET,
         "PYTHONUNBUFFERED": "1",
     }
     command = [sys.executable, "-m", "uvicorn", "--factory", "web.app:create_app"]

@@ -64,7 +64,7 @@ def test_order_with_supplier_order_and_shipment(pages: Pages, world: World) -> N
     expect(section(page, "Summary")).to_contain_text("Shipped")
     expect(section(page, "Summary")).to_contain_text("CZK 39.90")
     expect(page.get_by_role("region", name="Needs review")).to_have_count(0)
-    expect(section(page, "Supplier orders").get_by_role("row").filter(has_text="E2E Dropship")).to_contain_text(
+    expect(section(page, "Order history").get_by_role("row").filter(has_text="E2E Dropship")).to_contain_text(
         f"WB-E2E-{internal}"
     )
     shipment = section(page, "Shipments").locator("tbody").get_by_role("row")

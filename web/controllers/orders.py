@@ -24,6 +24,7 @@ from models.order_queries import (
     tab_counts,
 )
 from models.payloads import payload_for_order, payload_versions
+from web.controllers.order_actions import dispatch_context
 from web.formatting import amount
 from web.order_filters import parse_filter
 from web.pages import current_timezone, fragment, is_htmx, render
@@ -133,6 +134,7 @@ class OrdersController(Controller):
             d=detail,
             o=detail.order,
             payloads=await payload_versions(detail.order),
+            **await dispatch_context(),
         )
 
     @get("/{order_id:int}/payloads/{payload_id:int}")
