@@ -121,6 +121,9 @@ def handle_unexpected(request: Request, exc: Exception) -> Response:
 
 
 def handle_http(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code == 413:
+        message = "What you sent is larger than this form accepts. Nothing was saved: send a smaller file."
+        return _error_page(request, 413, "Too large", message)
     return _error_page(request, exc.status_code, "Error", exc.detail)
 
 

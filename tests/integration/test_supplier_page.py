@@ -351,6 +351,8 @@ async def test_plain_form_upload_imports_everything_then_shows_the_summary(clien
     assert re.fullmatch(rf"/suppliers/{supplier['id']}\?upload=\d+#catalog", location)
     page = text_of((await client.get(location)).text)
     assert "5 rows: 3 added, 0 updated, 2 with errors" in page
+    old_link = await client.get(f"/suppliers/{supplier['id']}", params={"upload": 999999})
+    assert old_link.status_code == 200 and "5 rows: 3 added" in text_of(old_link.text)  # the latest upload
     assert "No supplier is called “Nobody”." in page
     assert "This row has 6 cells but the header names 5 columns" in page
     costs = {
@@ -358,6 +360,20 @@ async def test_plain_form_upload_imports_everything_then_shows_the_summary(clien
         for row in await CatalogItem.select(CatalogItem.channel_sku, CatalogItem.supplier, CatalogItem.cost)
     }
     assert costs == {"MUG-1": (supplier["id"], 450), "MUG-2": (supplier["id"], 1230), "MUG-3": (other["id"], 310)}
+
+
+async def test_a_plain_form_post_over_the_size_limit_gets_a_page_that_says_so(client, users):
+    supplier = await add_supplier()
+    await login(client, "operator")
+    token = csrf_from((await client.get(f"/suppliers/{supplier['id']}")).text)
+    response = await client.post(
+        f"/suppliers/{supplier['id']}/catalog/uploads",
+        data={"_csrf_token": token},
+        files={"file": ("huge.csv", b"x" * (MAX_BYTES + 1024 * 1024), "text/csv")},
+    )
+    assert response.status_code == 413
+    assert "larger than this form accepts. Nothing was saved" in response.text
+    assert await CatalogUpload.count() == 0
 
 
 async def test_import_csv_with_a_default_supplier_accepts_rows_without_the_supplier_column(database_url):

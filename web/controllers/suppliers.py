@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
@@ -17,7 +19,7 @@ from jobs.connections import supplier_connector
 from jobs.http import http_client
 from models.catalog import supplier_catalog
 from models.catalog_uploads import MAX_BYTES, get_upload, import_all, import_next_chunk, latest_upload, start_upload
-from models.errors import FieldErrors
+from models.errors import FieldErrors, NotFound
 from models.integrations import supplier_overview
 from models.shipping_mappings import (
     add_mapping,
@@ -43,7 +45,8 @@ TOO_LARGE = (
 
 
 def _anchor(supplier_id: int, section: str, **query: Any) -> str:
-    params = "&".join(f"{k}={v}" for k, v in query.items() if v not in (None, ""))
+    """The supplier page at one of its sections, e.g. `/suppliers/3?upload=7#catalog`."""
+    params = urlencode({k: v for k, v in query.items() if v not in (None, "")})
     return f"/suppliers/{supplier_id}" + (f"?{params}" if params else "") + f"#{section}"
 
 
@@ -89,25 +92,26 @@ class SuppliersController(Controller):
         q: str = "",
         after: str = "",
         upload_id: int | None = None,
+        editing: int | None = None,
+        mapping_errors: dict | None = None,
+        mapping_form: dict | None = None,
         **extra: Any,
     ) -> Template:
         context: dict[str, Any] = await self._wallet_context(supplier_id)
-        upload = await get_upload(supplier_id, upload_id) if upload_id else await latest_upload(supplier_id)
+        upload = None
+        if upload_id:
+            with contextlib.suppress(NotFound):  # an old link: show the latest upload instead
+                upload = await get_upload(supplier_id, upload_id)
         context.update(
             await self._catalog_context(supplier_id, q, after),
-            **await self._mappings_context(
-                supplier_id,
-                editing=extra.pop("editing", None),
-                errors=extra.pop("mapping_errors", None),
-                form=extra.pop("mapping_form", None),
-            ),
+            **await self._mappings_context(supplier_id, editing=editing, errors=mapping_errors, form=mapping_form),
         )
         context.update(
             nav="suppliers",
             kind_label=getattr(supplier_kinds().get(context["supplier"]["kind"]), "label", context["supplier"]["kind"]),
             waiting=await orders_waiting_count(supplier_id),
             issues=await recent_issues("supplier", supplier_id),
-            upload=upload,
+            upload=upload or await latest_upload(supplier_id),
             upload_errors={},
             max_upload_mb=MAX_BYTES // 1024 // 1024,
             max_upload_bytes=MAX_BYTES,
