@@ -139,10 +139,12 @@ class ApiClient:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
-    async def _request_once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _exchange(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One HTTP exchange; a timeout or a broken connection becomes a retryable `RemoteError`
+        (ambiguous when the request may have reached the other side)."""
         url = f"{self.base_url}{path}"
         try:
-            response = await self.client.request(method, url, timeout=kwargs.pop("timeout", DEFAULT_TIMEOUT), **kwargs)
+            return await self.client.request(method, url, timeout=kwargs.pop("timeout", DEFAULT_TIMEOUT), **kwargs)
         except httpx.TimeoutException as exc:
             sent = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
             raise RemoteError(
@@ -150,12 +152,15 @@ class ApiClient:
             ) from exc
         except httpx.TransportError as exc:
             raise RemoteError(f"Could not reach {self.label}: {exc}", retryable=True) from exc
+
+    async def _request_once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        response = await self._exchange(method, path, **kwargs)
         if response.status_code == 429:
             raise RemoteError(
                 f"{self.label} is rate limiting requests (429).",
                 retryable=True,
                 status_code=429,
-                retry_after=_retry_after(response),
+                retry_after=retry_after(response),
             )
         if response.status_code >= 500:
             raise RemoteError(
@@ -213,7 +218,8 @@ class ChannelConnector(ApiClient, abc.ABC):
         raise RemoteError(f"{self.label} has no delivered step; the customer confirms receipt.", retryable=False)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds to wait from a `Retry-After` header in seconds, or None."""
     value = response.headers.get("retry-after")
     if not value:
         return None

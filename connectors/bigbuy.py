@@ -45,6 +45,7 @@ from urllib.parse import quote
 
 import httpx
 
+from connectors import json_fields
 from connectors.base import (
     DEFAULT_TIMEOUT,
     AlreadyExists,
@@ -57,6 +58,7 @@ from connectors.base import (
     SupplierRefused,
     SupplierTracking,
     error_text,
+    retry_after,
 )
 from connectors.registry import register_supplier
 
@@ -502,18 +504,8 @@ def _safe_int_text(value: int) -> str:
         return ""
 
 
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "text", bool: "true/false", type(None): "null"}.get(
-        type(value), "a number" if isinstance(value, int | float) else type(value).__name__
-    )
-
-
-def _show(value: Any, limit: int = 60) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    except (ValueError, RecursionError):  # e.g. an integer with thousands of digits
-        return "a value too large to show"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+_kind = json_fields.kind
+_show = json_fields.show
 
 
 # --------------------------------------------------------------------------- the connector
@@ -554,17 +546,8 @@ class BigBuyConnector(SupplierConnector):
         """One exchange. Like the shared client, plus what BigBuy needs: its error codes are read from
         every answer (also 200 "soft errors"), and its rate limit says when to come back in
         `X-RateLimit-Reset` rather than `Retry-After`."""
-        url = f"{self.base_url}{path}"
-        try:
-            response = await self.client.request(method, url, timeout=kwargs.pop("timeout", self.timeout), **kwargs)
-        except httpx.TimeoutException as exc:
-            sent = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
-            raise RemoteError(
-                f"{self.label} did not answer in time ({type(exc).__name__}).", retryable=True, ambiguous=sent
-            ) from exc
-        except httpx.TransportError as exc:
-            raise RemoteError(f"Could not reach {self.label}: {exc}", retryable=True) from exc
-        return self._screen(response)
+        kwargs.setdefault("timeout", self.timeout)
+        return self._screen(await self._exchange(method, path, **kwargs))
 
     def _screen(self, response: httpx.Response) -> httpx.Response:
         status = response.status_code
@@ -574,7 +557,7 @@ class BigBuyConnector(SupplierConnector):
                 f"{self.label} is rate limiting requests (429): {text or 'too many requests'}.",
                 retryable=True,
                 status_code=429,
-                retry_after=_retry_after(response),
+                retry_after=_rate_limit_wait(response),
             )
         embedded = re.match(r"HTTP/\d(?:\.\d)? (\d{3})", text)
         if embedded and int(embedded.group(1)) >= 500:  # a 200 carrying a server error's headers and body
@@ -736,14 +719,11 @@ class BigBuyConnector(SupplierConnector):
         return found.supplier_order_id if found else ""
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _rate_limit_wait(response: httpx.Response) -> float | None:
     """Seconds to wait: `Retry-After` if given, else until `X-RateLimit-Reset` (a Unix time)."""
-    value = response.headers.get("retry-after")
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
+    seconds = retry_after(response)
+    if seconds is not None:
+        return seconds
     reset = response.headers.get("x-ratelimit-reset")
     if reset and reset.strip().isdigit():
         return min(max(0.0, int(reset.strip()) - time.time()), 3600.0)

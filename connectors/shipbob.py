@@ -37,6 +37,7 @@ from urllib.parse import quote
 
 import httpx
 
+from connectors import json_fields
 from connectors.base import (
     DEFAULT_TIMEOUT,
     AlreadyExists,
@@ -351,35 +352,15 @@ def _identifier(value: Any, what: str) -> str:
 
 
 def _text(value: Any, what: str) -> str:
-    """A text field: absent or null is empty; numbers are written out; anything else is refused."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return _number_text(value, what)
-    raise ShipBobResponseError(f"{what} should be text, got {_kind(value)}.")
+    return json_fields.text(value, what, ShipBobResponseError)
 
 
 def _number_text(value: int | float, what: str) -> str:
-    try:
-        return str(value)
-    except ValueError:  # an integer with thousands of digits
-        raise ShipBobResponseError(f"{what} is an absurdly long number.") from None
+    return json_fields.number_text(value, what, ShipBobResponseError)
 
 
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "text", bool: "true/false", type(None): "null"}.get(
-        type(value), "a number" if isinstance(value, int | float) else type(value).__name__
-    )
-
-
-def _show(value: Any) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    except ValueError:
-        return "a very long number"
-    return text if len(text) <= 60 else text[:57] + "..."
+_kind = json_fields.kind
+_show = json_fields.show
 
 
 # --------------------------------------------------------------------------- errors
