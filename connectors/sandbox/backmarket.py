@@ -35,7 +35,6 @@ from litestar.params import FromPath
 
 from connectors.sandbox.common import Sandbox
 from connectors.sandbox.fake_orders import SHIPPING_RATES, fake_order
-from connectors.sandbox.faults import Faults
 from models.incoming import IncomingOrder
 
 DEFAULT_TOKEN = "sandbox-backmarket-token"
@@ -459,28 +458,13 @@ class BackMarketSandbox(Sandbox):
                 return Response({"detail": str(exc)}, status_code=exc.status_code)
             return Response(copy.deepcopy(order), status_code=201)
 
-        @post("/_control/faults")
-        async def control_faults(request: Request) -> Response:
-            body = _json_body(await request.body())
-            if not isinstance(body, dict):
-                return Response({"detail": "Send the fault settings as a JSON object."}, status_code=400)
-            trial = Faults(**{k: v for k, v in sandbox.faults.as_dict().items() if k != "seed"})
-            problems = trial.update(body)
-            if problems:
-                return Response(
-                    {"detail": "Refused: " + "; ".join(problems) + ".", "refused": problems},
-                    status_code=400,
-                )
-            sandbox.faults.update(body)
-            return Response(sandbox.faults.as_dict(), status_code=200)
-
         @get("/_control/orders/{order_id:str}")
         async def control_view(order_id: FromPath[str]) -> Response:
             if order_id not in sandbox.orders:
                 return Response({"detail": f"No order {order_id} in the Back Market sandbox."}, status_code=404)
             return Response(sandbox.view(order_id), status_code=200)
 
-        return [list_orders, get_order, update_order, control_add_order, control_faults, control_view]
+        return [list_orders, get_order, update_order, control_add_order, control_view]
 
 
 def _order_state(current: Any, line_states: list[Any]) -> int:

@@ -717,22 +717,6 @@ class BigBuySandbox(Sandbox):
                 ]
             )
 
-        @post("/_control/faults")
-        async def control_set_faults(request: Request) -> Response:
-            body, bad = await json_body(request)
-            if bad:
-                return bad
-            if not isinstance(body, dict):
-                return error(400, "The body must be a JSON object of fault settings.", faults=sandbox.faults.as_dict())
-            problems = sandbox.faults.update(body)
-            if problems:
-                return error(400, "Refused: " + "; ".join(problems) + ".", faults=sandbox.faults.as_dict())
-            return Response(content=sandbox.faults.as_dict(), status_code=200)
-
-        @get("/_control/faults", sync_to_thread=False)
-        def control_get_faults() -> Response:
-            return Response(content=sandbox.faults.as_dict())
-
         @post("/_control/settings")
         async def control_set_settings(request: Request) -> Response:
             body, bad = await json_body(request)
@@ -834,8 +818,6 @@ class BigBuySandbox(Sandbox):
             tracking_orders,
             user_purse,
             shipping_carriers,
-            control_set_faults,
-            control_get_faults,
             control_set_settings,
             control_get_settings,
             control_get_wallet,

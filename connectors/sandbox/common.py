@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import json
 import random
 from typing import Any, ClassVar
 
-from litestar import Router
+from litestar import Request, Response, Router, get, post
 from litestar.middleware import DefineMiddleware
 
 from connectors.sandbox.faults import FaultMiddleware, Faults
@@ -47,10 +48,38 @@ class Sandbox(abc.ABC):
     def operation_count(self, operation: str, order_id: str) -> int:
         return sum(1 for op, oid, _ in self.operations if op == operation and oid == order_id)
 
+    def fault_handlers(self) -> list[Any]:
+        """`POST _control/faults` (settings; refused values are listed, valid ones applied) and
+        `GET _control/faults`, the same on every sandbox."""
+        faults = self.faults
+
+        def refusal(message: str, refused: list[str]) -> Response:
+            body = {"code": 400, "message": message, "refused": refused, "faults": faults.as_dict()}
+            return Response(content=body, status_code=400)
+
+        @post("/_control/faults")
+        async def control_set_faults(request: Request) -> Response:
+            try:
+                body = json.loads(await request.body() or b"null")
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                return refusal(f"The body is not valid JSON: {exc}.", [])
+            if not isinstance(body, dict):
+                return refusal("The body must be a JSON object of fault settings.", [])
+            problems = faults.update(body)
+            if problems:
+                return refusal("Refused: " + "; ".join(problems) + ".", problems)
+            return Response(content=faults.as_dict(), status_code=200)
+
+        @get("/_control/faults", sync_to_thread=False)
+        def control_get_faults() -> Response:
+            return Response(content=faults.as_dict())
+
+        return [control_set_faults, control_get_faults]
+
     def router(self) -> Router:
         return Router(
             path=f"/sandbox/{self.name}",
-            route_handlers=self.route_handlers(),
+            route_handlers=[*self.route_handlers(), *self.fault_handlers()],
             middleware=[DefineMiddleware(FaultMiddleware, faults=self.faults)],
             include_in_schema=False,
         )

@@ -502,18 +502,6 @@ class MallSandbox(Sandbox):
                     return control_error(str(exc))
             return Response(order, status_code=201, media_type="application/json")
 
-        @post("/_control/faults")
-        async def control_faults(request: Request) -> Response:
-            body = await _json_body(request)
-            if not isinstance(body, dict):
-                return control_error("Send the fault settings as a JSON object.", faults=sandbox.faults.as_dict())
-            problems = sandbox.faults.update(body)
-            if problems:
-                return control_error(
-                    "Refused: " + "; ".join(problems) + ".", refused=problems, faults=sandbox.faults.as_dict()
-                )
-            return Response(sandbox.faults.as_dict(), status_code=200, media_type="application/json")
-
         @get("/_control/orders/{order_id:str}")
         async def control_order(order_id: FromPath[str]) -> Response:
             found = find(order_id)
@@ -527,7 +515,6 @@ class MallSandbox(Sandbox):
             update_order,
             update_tracking,
             control_add_order,
-            control_faults,
             control_order,
         ]
 

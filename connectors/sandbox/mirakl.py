@@ -594,22 +594,6 @@ class MiraklSandbox(Sandbox):
                     return error(400, str(exc))
             return Response(content=sandbox.view(order_id), status_code=200)
 
-        @post("/_control/faults")
-        async def control_set_faults(request: Request) -> Response:
-            body, bad = await json_body(request)
-            if bad:
-                return bad
-            if not isinstance(body, dict):
-                return error(400, "The body must be a JSON object of fault settings.", faults=sandbox.faults.as_dict())
-            problems = sandbox.faults.update(body)
-            if problems:
-                return error(400, "Refused: " + "; ".join(problems) + ".", faults=sandbox.faults.as_dict())
-            return Response(content=sandbox.faults.as_dict(), status_code=200)
-
-        @get("/_control/faults", sync_to_thread=False)
-        def control_get_faults() -> Response:
-            return Response(content=sandbox.faults.as_dict())
-
         return [
             or11_list_orders,
             or21_accept,
@@ -619,6 +603,4 @@ class MiraklSandbox(Sandbox):
             control_add_order,
             control_view_order,
             control_set_state,
-            control_set_faults,
-            control_get_faults,
         ]

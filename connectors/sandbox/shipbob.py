@@ -816,24 +816,6 @@ class ShipBobSandbox(Sandbox):
         def control_get_inventory() -> Response:
             return Response(content=sandbox.inventory_view())
 
-        @post("/_control/faults")
-        async def control_set_faults(request: Request) -> Response:
-            body, bad = await json_body(request)
-            if bad:
-                return bad
-            if not isinstance(body, dict):
-                return control_error(
-                    "The body must be a JSON object of fault settings.", faults=sandbox.faults.as_dict()
-                )
-            problems = sandbox.faults.update(body)
-            if problems:
-                return control_error("Refused: " + "; ".join(problems) + ".", faults=sandbox.faults.as_dict())
-            return Response(content=sandbox.faults.as_dict(), status_code=200)
-
-        @get("/_control/faults", sync_to_thread=False)
-        def control_get_faults() -> Response:
-            return Response(content=sandbox.faults.as_dict())
-
         return [
             get_channels,
             get_products,
@@ -850,6 +832,4 @@ class ShipBobSandbox(Sandbox):
             control_exception,
             control_set_inventory,
             control_get_inventory,
-            control_set_faults,
-            control_get_faults,
         ]
