@@ -14,13 +14,11 @@ from typing import Any
 from models.actors import Actor
 from models.clock import now
 from models.errors import DomainError
-from models.lifecycle import OrderStatus
+from models.lifecycle import AT_SUPPLIER, OrderStatus
 from models.order_change import OrderChange, change_order
 from models.routing import plan_routes, shipping_method
 from models.tables import Channel, Supplier, SupplierOrder, SupplierOrderLine
 
-#: Supplier order statuses (connectors.base.SUPPLIER_STATUSES) meaning the supplier has the order.
-AT_SUPPLIER = frozenset({"processed", "on_hold", "shipped"})
 #: Statuses a supplier order may be (re)sent from.
 SENDABLE = frozenset({"pending", "failed", "error"})
 #: Review codes a dispatch may open; resubmitting clears them and tries again.
@@ -47,6 +45,23 @@ PROCESSABLE = frozenset({OrderStatus.AWAITING_FULFILLMENT, OrderStatus.PENDING_R
 def internal_reference(order_id: int, supplier_id: int) -> str:
     """Our idempotency key at the supplier: one per (order, supplier), the same on every attempt."""
     return f"WB{order_id}-{supplier_id}"
+
+
+async def create_supplier_order(order_id: int, supplier_id: int, status: str, message: str, **fields: Any) -> int:
+    """The one supplier order of this order at this supplier, under its fixed reference; returns its id."""
+    stamp = now()
+    row = SupplierOrder(
+        order=order_id,
+        supplier=supplier_id,
+        internal_reference=internal_reference(order_id, supplier_id),
+        status=status,
+        last_message=message,
+        created_at=stamp,
+        updated_at=stamp,
+        **fields,
+    )
+    inserted = await SupplierOrder.insert(row).returning(SupplierOrder.id)
+    return inserted[0]["id"]
 
 
 @dataclass
@@ -149,19 +164,9 @@ async def _queue(
     stamp = now()
     reference = internal_reference(change.id, supplier["id"])
     if current is None:
-        inserted = await SupplierOrder.insert(
-            SupplierOrder(
-                order=change.id,
-                supplier=supplier["id"],
-                internal_reference=reference,
-                status="pending",
-                shipping_method=method,
-                last_message="Waiting to be sent",
-                created_at=stamp,
-                updated_at=stamp,
-            )
-        ).returning(SupplierOrder.id)
-        supplier_order_id = inserted[0]["id"]
+        supplier_order_id = await create_supplier_order(
+            change.id, supplier["id"], "pending", "Waiting to be sent", shipping_method=method
+        )
     else:
         supplier_order_id = current["id"]
         await SupplierOrder.update(
@@ -246,18 +251,7 @@ async def change_shipping_method(
             raise DomainError(f"The order is already at {supplier['name']}; its shipping method cannot change here.")
         stamp = now()
         if current is None:
-            await SupplierOrder.insert(
-                SupplierOrder(
-                    order=change.id,
-                    supplier=supplier_id,
-                    internal_reference=internal_reference(change.id, supplier_id),
-                    status="failed",
-                    shipping_method=method,
-                    last_message="Not sent yet",
-                    created_at=stamp,
-                    updated_at=stamp,
-                )
-            )
+            await create_supplier_order(change.id, supplier_id, "failed", "Not sent yet", shipping_method=method)
         else:
             await SupplierOrder.update({SupplierOrder.shipping_method: method, SupplierOrder.updated_at: stamp}).where(
                 SupplierOrder.id == current["id"]

@@ -63,6 +63,9 @@ STATUS_LABELS: dict[OrderStatus, str] = {
 
 S = OrderStatus
 
+#: Supplier order statuses (connectors.base.SUPPLIER_STATUSES) meaning the supplier has the order.
+AT_SUPPLIER: frozenset[str] = frozenset({"processed", "on_hold", "shipped"})
+
 #: Every allowed (from, to) pair. Anything not listed is refused.
 TRANSITIONS: frozenset[tuple[OrderStatus, OrderStatus]] = frozenset(
     {

@@ -18,6 +18,7 @@ from models.clock import now
 from models.errors import Conflict, NotFound
 from models.events import event_row
 from models.lifecycle import (
+    AT_SUPPLIER,
     FINAL_STATUSES,
     LineState,
     LineStatus,
@@ -141,7 +142,7 @@ class OrderChange:
     async def sent_to_supplier(self) -> bool:
         """A supplier has (part of) the order: created there, or sent by hand."""
         return await SupplierOrder.exists().where(
-            (SupplierOrder.order == self.id) & SupplierOrder.status.is_in(["processed", "on_hold", "shipped"])
+            (SupplierOrder.order == self.id) & SupplierOrder.status.is_in(sorted(AT_SUPPLIER))
         )
 
     async def resolve_issues(self, codes: set[str] | None = None, note: str = "", resume: bool = True) -> int:

@@ -11,8 +11,9 @@ from typing import Any
 from connectors.base import SupplierAddress, SupplierLine, SupplierOrderRequest, SupplierProblem
 from models.actors import Actor
 from models.clock import now
+from models.dispatch import DISPATCH_CODES, create_supplier_order
 from models.errors import DomainError
-from models.lifecycle import FINAL_STATUSES, OrderStatus
+from models.lifecycle import AT_SUPPLIER, FINAL_STATUSES, OrderStatus
 from models.order_change import change_order
 from models.tables import Order, OrderLine, Shipment, Supplier, SupplierOrder, SupplierOrderLine
 
@@ -148,7 +149,7 @@ async def link_manual(
             (SupplierOrder.order == order_id) & (SupplierOrder.supplier == supplier_id)
         )
         for row in existing:
-            if row["status"] in ("processed", "on_hold", "shipped"):
+            if row["status"] in AT_SUPPLIER:
                 shown = row["supplier_order_id"] or row["internal_reference"]
                 raise DomainError(
                     f"This order was already sent to {supplier['name']} (order {shown}); it cannot be sent twice."
@@ -174,22 +175,9 @@ async def link_manual(
             ).where(SupplierOrder.id == supplier_order_id)
             await SupplierOrderLine.delete().where(SupplierOrderLine.supplier_order == supplier_order_id)
         else:
-            from models.dispatch import internal_reference
-
-            inserted = await SupplierOrder.insert(
-                SupplierOrder(
-                    order=order_id,
-                    supplier=supplier_id,
-                    internal_reference=internal_reference(order_id, supplier_id),
-                    supplier_order_id=remote_id,
-                    status="processed",
-                    sent_manually=True,
-                    last_message=note,
-                    created_at=stamp,
-                    updated_at=stamp,
-                )
-            ).returning(SupplierOrder.id)
-            supplier_order_id = inserted[0]["id"]
+            supplier_order_id = await create_supplier_order(
+                order_id, supplier_id, "processed", note, supplier_order_id=remote_id, sent_manually=True
+            )
         if lines:
             await SupplierOrderLine.insert(
                 *[
@@ -203,8 +191,6 @@ async def link_manual(
                 ]
             )
         # Whatever blocked sending it is moot now that it was sent by hand.
-        from models.dispatch import DISPATCH_CODES
-
         await change.resolve_issues(set(DISPATCH_CODES), note="order sent manually", resume=False)
         change.event("sent_manually", note, details={"supplier": supplier_id, "supplier_order_id": remote_id})
         if not change.open_issue_codes and change.status in (

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import db
+from models import credentials, db
+from models.clock import now
 from models.tables import (
     Event,
     Order,
@@ -16,6 +17,7 @@ from models.tables import (
     ReviewIssue,
     Shipment,
     ShipmentLine,
+    Supplier,
 )
 
 COUNTED_TABLES = (Order, OrderLine, Event, RawPayload, ReviewIssue, OrderSearchTerm, OutboxMessage, Shipment)
@@ -71,3 +73,18 @@ async def counters_match_orders() -> tuple[dict[tuple[int, str], int], dict[tupl
         for r in await db.fetch("SELECT channel, status, COUNT(*) AS n FROM orders GROUP BY channel, status")
     }
     return counters, scanned
+
+
+async def add_supplier(name: str, kind: str, base_url: str, secrets: dict, prepaid: bool = False) -> int:
+    """A supplier with encrypted credentials; returns its id."""
+    rows = await Supplier.insert(
+        Supplier(
+            name=name,
+            kind=kind,
+            base_url=base_url,
+            credentials=credentials.encrypt(secrets),
+            prepaid=prepaid,
+            created_at=now(),
+        )
+    ).returning(Supplier.id)
+    return rows[0]["id"]

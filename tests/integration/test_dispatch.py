@@ -11,7 +11,6 @@ from connectors.sandbox.bigbuy import DEFAULT_API_KEY, BigBuySandbox
 from connectors.sandbox.common import Sandbox
 from connectors.sandbox.shipbob import DEFAULT_CHANNEL_ID, DEFAULT_TOKEN, ShipBobSandbox
 from jobs.supplier_dispatch import dispatch_order_now, dispatch_supplier_due, poll_supplier_orders
-from models import credentials
 from models.actors import Actor
 from models.clock import now
 from models.dispatch import change_shipping_method, process_order, resubmit_order
@@ -29,6 +28,7 @@ from models.tables import (
     SupplierOrder,
 )
 from tests.conftest import import_one, make_order
+from tests.integration.support import add_supplier
 
 MERCHANT = Actor("user", "merchant")
 
@@ -47,20 +47,6 @@ def shipbob() -> ShipBobSandbox:
 async def http():
     async with httpx.AsyncClient(timeout=5) as client:
         yield client
-
-
-async def add_supplier(name: str, kind: str, base_url: str, secrets: dict, prepaid: bool = False) -> int:
-    rows = await Supplier.insert(
-        Supplier(
-            name=name,
-            kind=kind,
-            base_url=base_url,
-            credentials=credentials.encrypt(secrets),
-            prepaid=prepaid,
-            created_at=now(),
-        )
-    ).returning(Supplier.id)
-    return rows[0]["id"]
 
 
 @pytest.fixture

@@ -38,8 +38,9 @@ from models.actors import Actor
 from models.clock import now
 from models.dispatch import process_order
 from models.importing import import_orders
-from models.tables import CatalogItem, Order, OutboxMessage, Supplier, SupplierOrder
+from models.tables import CatalogItem, Order, OutboxMessage, SupplierOrder
 from tests.conftest import make_order
+from tests.integration.support import add_supplier
 
 SECRET = "dispatch-crash-test-secret-key-0123456789"
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,20 +149,6 @@ class CrashShipBob(ShipBobSandbox):
         super().record(operation, order_id, **details)
         if operation == "create" and self.kill_switch.created(details["reference_id"]):
             self.unsearchable.add(details["reference_id"])
-
-
-async def add_supplier(name: str, kind: str, base_url: str, secrets: dict, prepaid: bool = False) -> int:
-    rows = await Supplier.insert(
-        Supplier(
-            name=name,
-            kind=kind,
-            base_url=base_url,
-            credentials=credentials.encrypt(secrets),
-            prepaid=prepaid,
-            created_at=now(),
-        )
-    ).returning(Supplier.id)
-    return rows[0]["id"]
 
 
 async def prepare_orders(channel: dict, rng: random.Random) -> list[int]:

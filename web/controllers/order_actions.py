@@ -25,7 +25,7 @@ from models.order_edits import ADDRESS_FIELDS, edit_address, set_line_quantity
 from models.order_queries import order_detail
 from models.payloads import payload_versions
 from models.supplier_outcomes import link_manual
-from models.tables import ShippingMapping, Supplier, SupplierOrder
+from models.tables import ShippingMapping, Supplier
 from web.auth import require_operator
 from web.pages import fragment, is_htmx, render
 
@@ -48,17 +48,17 @@ async def _detail(order_id: int):
     return detail
 
 
-async def dispatch_result(order_id: int, result: ProcessResult) -> tuple[str, str]:
-    """Send what was just queued and say what happened (the supplier may answer at once)."""
+def dispatch_summary(result: ProcessResult, supplier_orders: list[dict[str, Any]]) -> tuple[str, str]:
+    """What sending did, from the supplier orders as they are after it: message and flash level."""
     if result.problems or not result.queued:
         return result.message, "error" if result.problems else "info"
-    await dispatch_order_now(order_id, http_client())
-    rows = await SupplierOrder.select(
-        SupplierOrder.status, SupplierOrder.last_message, SupplierOrder.supplier.name
-    ).where(SupplierOrder.order == order_id)
-    sent = [f"{r['supplier.name']}: {r['last_message']}" for r in rows if r["status"] == "processed"]
-    refused = [f"{r['supplier.name']}: {r['last_message']}" for r in rows if r["status"] in ("failed", "error")]
-    waiting = [r["supplier.name"] for r in rows if r["status"] == "pending"]
+
+    def said(row: dict[str, Any]) -> str:
+        return f"{row['supplier.name']}: {row['last_message']}"
+
+    sent = [said(r) for r in supplier_orders if r["status"] == "processed"]
+    refused = [said(r) for r in supplier_orders if r["status"] in ("failed", "error")]
+    waiting = [r["supplier.name"] for r in supplier_orders if r["status"] == "pending"]
     parts = []
     if sent:
         parts.append("Sent. " + " ".join(sent) + ".")
@@ -70,6 +70,14 @@ async def dispatch_result(order_id: int, result: ProcessResult) -> tuple[str, st
         )
     level = "error" if refused else ("info" if waiting else "success")
     return " ".join(parts) or result.message, level
+
+
+async def render_order_page(request: Request, detail: Any, **extra: Any) -> Template:
+    """The whole order page (also the answer to an action posted without htmx)."""
+    context = {"d": detail, "o": detail.order, **await dispatch_context(), **extra}
+    return await render(
+        request, "orders/detail.html", nav="orders", payloads=await payload_versions(detail.order), **context
+    )
 
 
 async def dispatch_context() -> dict[str, Any]:
@@ -86,37 +94,45 @@ class OrderActionsController(Controller):
     include_in_schema = False
 
     async def _answer(
-        self, request: Request, order_id: int, message: str = "", level: str = "success", **extra: Any
+        self, request: Request, order_id: int, message: str = "", level: str = "success", detail: Any = None
     ) -> Template:
-        detail = await _detail(order_id)
+        detail = detail or await _detail(order_id)
+        if not is_htmx(request):
+            return await render_order_page(request, detail, message=message, level=level)
         context = {"d": detail, "o": detail.order, "message": message, "level": level, **await dispatch_context()}
-        context.update(extra)
-        if is_htmx(request):
-            return await fragment(request, "orders/_fulfilment.html", oob=True, **context)
-        return await render(
-            request, "orders/detail.html", nav="orders", payloads=await payload_versions(detail.order), **context
-        )
+        return await fragment(request, "orders/_fulfilment.html", oob=True, **context)
 
     async def _run(self, request: Request, order_id: int, action) -> Template:
+        """Run an action; it returns (message, level), or a `ProcessResult` whose supplier orders were
+        just sent, summed up from the order as it is afterwards."""
         try:
-            message, level = await action()
+            outcome = await action()
         except DomainError as exc:  # a refusal or a conflict: nothing was changed
-            message, level = exc.message, "error"
-        return await self._answer(request, order_id, message, level)
+            return await self._answer(request, order_id, exc.message, "error")
+        detail = await _detail(order_id)
+        if isinstance(outcome, ProcessResult):
+            message, level = dispatch_summary(outcome, detail.supplier_orders)
+        else:
+            message, level = outcome
+        return await self._answer(request, order_id, message, level, detail)
+
+    async def _send(self, order_id: int, result: ProcessResult) -> ProcessResult:
+        """Send what was just queued at once: the supplier's answer is shown right away."""
+        if result.queued and not result.problems:
+            await dispatch_order_now(order_id, http_client())
+        return result
 
     @post("/process", guards=[require_operator])
     async def process(self, request: Request, order_id: FromPath[int], data: FORM) -> Template:
         async def action():
-            result = await process_order(order_id, _actor(request), _version(data))
-            return await dispatch_result(order_id, result)
+            return await self._send(order_id, await process_order(order_id, _actor(request), _version(data)))
 
         return await self._run(request, order_id, action)
 
     @post("/resubmit", guards=[require_operator])
     async def resubmit(self, request: Request, order_id: FromPath[int], data: FORM) -> Template:
         async def action():
-            result = await resubmit_order(order_id, _actor(request), _version(data))
-            return await dispatch_result(order_id, result)
+            return await self._send(order_id, await resubmit_order(order_id, _actor(request), _version(data)))
 
         return await self._run(request, order_id, action)
 
@@ -204,17 +220,7 @@ class OrderActionsController(Controller):
         elif detail.order["status"] == "pending_review":
             note += " Resubmit order to send it."
         if not is_htmx(request):
-            return await render(
-                request,
-                "orders/detail.html",
-                nav="orders",
-                d=detail,
-                o=detail.order,
-                payloads=await payload_versions(detail.order),
-                message=note,
-                level="success",
-                **await dispatch_context(),
-            )
+            return await render_order_page(request, detail, message=note, level="success")
         return await fragment(
             request,
             "orders/_address.html",

@@ -23,8 +23,8 @@ from models.order_queries import (
     pending_review_count,
     tab_counts,
 )
-from models.payloads import payload_for_order, payload_versions
-from web.controllers.order_actions import dispatch_context
+from models.payloads import payload_for_order
+from web.controllers.order_actions import render_order_page
 from web.formatting import amount
 from web.order_filters import parse_filter
 from web.pages import current_timezone, fragment, is_htmx, render
@@ -127,15 +127,7 @@ class OrdersController(Controller):
         detail = await order_detail(order_id)
         if detail is None:
             raise NotFoundException(f"Order {order_id} does not exist.")
-        return await render(
-            request,
-            "orders/detail.html",
-            nav="orders",
-            d=detail,
-            o=detail.order,
-            payloads=await payload_versions(detail.order),
-            **await dispatch_context(),
-        )
+        return await render_order_page(request, detail)
 
     @get("/{order_id:int}/payloads/{payload_id:int}")
     async def payload_page(self, request: Request, order_id: FromPath[int], payload_id: FromPath[int]) -> Template:
