@@ -68,7 +68,7 @@ async def deliver_to_supplier(message: dict[str, Any], client: httpx.AsyncClient
         await send_address(message, context, client, owner)
         return
     row = context["supplier_order"]
-    if row["status"] not in ("pending",) or row["supplier_order_id"]:
+    if row["status"] != "pending" or row["supplier_order_id"]:
         await mark_done(message, owner)  # sent meanwhile (or by hand), or cancelled: nothing to do
         return
     connector = supplier_connector(context["supplier"], client)

@@ -14,22 +14,19 @@ from models.clock import now
 from models.dispatch import DISPATCH_CODES, create_supplier_order
 from models.errors import DomainError
 from models.lifecycle import AT_SUPPLIER, FINAL_STATUSES, OrderStatus
+from models.money import amount_with_code
 from models.order_change import change_order
-from models.tables import Order, OrderLine, Shipment, Supplier, SupplierOrder, SupplierOrderLine
+from models.tables import Order, Shipment, Supplier, SupplierOrder, SupplierOrderLine
 
 #: Where an order with a refused supplier order may go to Pending review from.
 REVIEWABLE = frozenset({OrderStatus.AWAITING_FULFILLMENT, OrderStatus.PROCESSING})
 
 
-def format_money(minor: int, currency: str) -> str:
-    return f"{minor / 100:,.2f} {currency}"
-
-
 def wallet_problem(balance: int, needed: int, currency: str) -> SupplierProblem:
     return SupplierProblem(
         "wallet_insufficient",
-        f"Insufficient wallet balance: {format_money(balance, currency)} available, "
-        f"{format_money(needed, currency)} needed. Top up the wallet, then Resubmit.",
+        f"Insufficient wallet balance: {amount_with_code(balance, currency)} available, "
+        f"{amount_with_code(needed, currency)} needed. Top up the wallet, then Resubmit.",
     )
 
 
@@ -234,8 +231,3 @@ async def record_state(context: dict[str, Any], status: str, message: str) -> bo
 async def known_trackings(supplier_order_id: int) -> set[str]:
     rows = await Shipment.select(Shipment.tracking_number).where(Shipment.supplier_order == supplier_order_id)
     return {row["tracking_number"] for row in rows}
-
-
-async def order_line_skus(order_id: int) -> dict[int, str]:
-    rows = await OrderLine.select(OrderLine.id, OrderLine.sku).where(OrderLine.order == order_id)
-    return {row["id"]: row["sku"] for row in rows}

@@ -17,12 +17,6 @@ from models.lifecycle import STATUS_LABELS, OrderStatus
 LOCALE = "en"
 
 
-def amount(minor: int, currency: str = "EUR") -> str:
-    """A plain decimal amount (for CSV and the API), e.g. 1290 EUR → "12.90"."""
-    precision = get_currency_precision(currency or "EUR")
-    return str(Decimal(minor).scaleb(-precision).quantize(Decimal(1).scaleb(-precision)))
-
-
 # A currency shown by its letter code gets a (non-breaking) space: "CZK 39.90", not "CZK39.90".
 CODE_PATTERN = "¤\u00a0#,##0.00"
 

@@ -10,8 +10,8 @@ from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 
+from models.money import amount
 from models.order_queries import list_orders, order_detail
-from web.formatting import amount
 from web.order_filters import parse_filter
 from web.pages import current_timezone
 

@@ -15,6 +15,7 @@ from litestar.response import Stream, Template
 from models import db
 from models.clock import now
 from models.lifecycle import STATUS_LABELS, OrderStatus
+from models.money import amount
 from models.order_queries import (
     filter_choices,
     iter_export_rows,
@@ -25,7 +26,6 @@ from models.order_queries import (
 )
 from models.payloads import payload_for_order
 from web.controllers.order_actions import render_order_page
-from web.formatting import amount
 from web.order_filters import parse_filter
 from web.pages import current_timezone, fragment, is_htmx, render
 
