@@ -16,6 +16,7 @@ from models.clock import now
 from models.errors import DomainError
 from models.lifecycle import AT_SUPPLIER, OrderStatus
 from models.order_change import OrderChange, change_order
+from models.order_edits import queue_address_updates
 from models.routing import plan_routes, shipping_method
 from models.tables import Channel, Supplier, SupplierOrder, SupplierOrderLine
 
@@ -71,6 +72,13 @@ class ProcessResult:
     queued: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     already_there: list[str] = field(default_factory=list)
+    #: Suppliers holding the order (e.g. its address on hold) that were sent its address again.
+    readdressed: list[str] = field(default_factory=list)
+
+    @property
+    def sends(self) -> bool:
+        """Something was queued for suppliers (and nothing blocks it)."""
+        return bool(self.queued or self.readdressed) and not self.problems
 
     @property
     def message(self) -> str:
@@ -79,6 +87,8 @@ class ProcessResult:
         parts = []
         if self.queued:
             parts.append("Sending to " + ", ".join(self.queued) + ".")
+        if self.readdressed:
+            parts.append("Sending the delivery address to " + ", ".join(self.readdressed) + " again.")
         if self.already_there:
             parts.append("Already at " + ", ".join(self.already_there) + ".")
         return " ".join(parts) or "Nothing to send."
@@ -120,7 +130,8 @@ async def _process(change: OrderChange) -> ProcessResult:
         supplier = suppliers[supplier_id]
         current = existing.get(supplier_id)
         if current is not None and current["status"] in AT_SUPPLIER:
-            result.already_there.append(supplier["name"])
+            if current["status"] != "on_hold":
+                result.already_there.append(supplier["name"])
             continue
         if not supplier["active"]:
             message = f"Supplier {supplier['name']} is switched off; switch it on or route these SKUs elsewhere."
@@ -144,6 +155,8 @@ async def _process(change: OrderChange) -> ProcessResult:
     if result.problems:
         change.move_to(OrderStatus.PENDING_REVIEW)
         return result
+    # A supplier holding the order (e.g. an address it could not verify) checks it again.
+    result.readdressed = await queue_address_updates(change, ("on_hold",))
     for supplier, lines, method, current in sends:
         await _queue(change, supplier, lines, method, current)
         result.queued.append(supplier["name"])

@@ -12,7 +12,7 @@ from typing import Any
 from models.actors import Actor
 from models.errors import DomainError, FieldErrors
 from models.lifecycle import OrderStatus
-from models.order_change import change_order
+from models.order_change import OrderChange, change_order
 from models.tables import SupplierOrder
 from models.validation import KNOWN_COUNTRIES, postcode_problem
 
@@ -82,20 +82,26 @@ async def edit_address(
         before = ", ".join(f"{ADDRESS_FIELDS[n][1]}: “{change.order[n]}” → “{v}”" for n, v in changed.items())
         change.set(**changed, address_edited=True)
         change.event("address_edited", f"Delivery address edited ({before})", details={"fields": sorted(changed)})
-        sent_to: list[str] = []
-        for row in await _updatable_supplier_orders(order_id):
-            change.send(
-                "supplier",
-                row["supplier"],
-                "update_address",
-                f"supplier:{row['internal_reference']}:address:{change.order['version']}",
-                {"supplier_order": row["id"]},
-            )
-            sent_to.append(row["supplier.name"])
-        return sent_to
+        return await queue_address_updates(change, ("processed", "on_hold"))
 
 
-async def _updatable_supplier_orders(order_id: int) -> list[dict[str, Any]]:
+async def queue_address_updates(change: OrderChange, statuses: tuple[str, ...]) -> list[str]:
+    """Send the order's delivery address again to suppliers that hold it in `statuses` and can take
+    a corrected one; returns their names."""
+    sent_to: list[str] = []
+    for row in await _updatable_supplier_orders(change.id, statuses):
+        change.send(
+            "supplier",
+            row["supplier"],
+            "update_address",
+            f"supplier:{row['internal_reference']}:address:{change.order['version']}",
+            {"supplier_order": row["id"]},
+        )
+        sent_to.append(row["supplier.name"])
+    return sent_to
+
+
+async def _updatable_supplier_orders(order_id: int, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
     rows = await SupplierOrder.select(
         SupplierOrder.id,
         SupplierOrder.supplier,
@@ -104,7 +110,7 @@ async def _updatable_supplier_orders(order_id: int) -> list[dict[str, Any]]:
         SupplierOrder.supplier.kind,
     ).where(
         (SupplierOrder.order == order_id)
-        & SupplierOrder.status.is_in(["processed", "on_hold"])
+        & SupplierOrder.status.is_in(list(statuses))
         & (SupplierOrder.supplier_order_id != "")
     )
     return [row for row in rows if row["supplier.kind"] in ADDRESS_UPDATABLE_KINDS]

@@ -16,7 +16,7 @@ from models.errors import DomainError
 from models.lifecycle import AT_SUPPLIER, FINAL_STATUSES, OrderStatus
 from models.money import amount_with_code
 from models.order_change import change_order
-from models.tables import Order, Shipment, Supplier, SupplierOrder, SupplierOrderLine
+from models.tables import Order, ReviewIssue, Shipment, Supplier, SupplierOrder, SupplierOrderLine
 
 #: Where an order with a refused supplier order may go to Pending review from.
 REVIEWABLE = frozenset({OrderStatus.AWAITING_FULFILLMENT, OrderStatus.PROCESSING})
@@ -203,7 +203,9 @@ async def record_state(context: dict[str, Any], status: str, message: str) -> bo
     *On hold* (e.g. the address failed the warehouse's check) needs a human: it opens a review
     issue with the supplier's reason; leaving hold resolves it."""
     row, supplier = context["supplier_order"], context["supplier"]
-    if row["status"] == status and (row["last_message"] or "") == message:
+    unchanged = row["status"] == status and (row["last_message"] or "") == message
+    # An order still on hold whose issue was resolved (resubmitted, not fixed) needs the issue again.
+    if unchanged and (status != "on_hold" or await _hold_issue_open(row["order"])):
         return False
     async with change_order(row["order"], _actor(supplier)) as change:
         await SupplierOrder.update(
@@ -226,6 +228,12 @@ async def record_state(context: dict[str, Any], status: str, message: str) -> bo
             change.open_issue("supplier_error", f"{supplier['name']}: {message or status}", source="supplier")
             change.move_to(OrderStatus.PENDING_REVIEW)
     return True
+
+
+async def _hold_issue_open(order_id: int) -> bool:
+    return await ReviewIssue.exists().where(
+        (ReviewIssue.order == order_id) & (ReviewIssue.code == "supplier_on_hold") & ReviewIssue.resolved_at.is_null()
+    )
 
 
 async def known_trackings(supplier_order_id: int) -> set[str]:

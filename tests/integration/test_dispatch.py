@@ -269,3 +269,39 @@ async def test_address_on_hold_at_shipbob_opens_review_and_resolves_when_release
     await poll_supplier_orders(http)
     assert await status_of(order_id) == "pending_review"
     assert await open_codes(order_id) == {"supplier_on_hold"}
+
+
+async def test_resubmit_sends_the_address_again_to_shipbob_which_releases_the_hold(channel, suppliers, shipbob, http):
+    order_id = await accepted_order(channel, "HOLD-2", lines=[("SB-0007", 1, 2990)])
+    await process_order(order_id, MERCHANT)
+    await dispatch_order_now(order_id, http)
+    row = await SupplierOrder.select().where(SupplierOrder.order == order_id).first()
+    url = await supplier_url(suppliers["shipbob"])
+    await http.post(f"{url}/_control/orders/{row['supplier_order_id']}/hold", json={"reason": "InvalidAddress"})
+    await poll_supplier_orders(http)
+    assert await open_codes(order_id) == {"supplier_on_hold"}
+
+    result = await resubmit_order(order_id, MERCHANT)
+    assert result.readdressed == ["ShipBob"] and result.sends
+    await dispatch_order_now(order_id, http)
+    row = await SupplierOrder.select().where(SupplierOrder.order == order_id).first()
+    assert row["status"] == "processed"
+    assert await status_of(order_id) == "processing"
+    assert await open_codes(order_id) == set()
+    assert len(shipbob.orders) == 1
+
+
+async def test_an_order_still_on_hold_after_a_resubmit_gets_its_review_issue_back(channel, suppliers, http):
+    order_id = await accepted_order(channel, "HOLD-3", lines=[("SB-0007", 1, 2990)])
+    await process_order(order_id, MERCHANT)
+    await dispatch_order_now(order_id, http)
+    row = await SupplierOrder.select().where(SupplierOrder.order == order_id).first()
+    url = await supplier_url(suppliers["shipbob"])
+    await http.post(f"{url}/_control/orders/{row['supplier_order_id']}/hold", json={"reason": "InvalidAddress"})
+    await poll_supplier_orders(http)
+    async with change_order(order_id, MERCHANT) as change:  # resolved by hand, the hold not fixed
+        await change.resolve_issues({"supplier_on_hold"})
+    assert await status_of(order_id) == "processing"
+    await poll_supplier_orders(http)
+    assert await open_codes(order_id) == {"supplier_on_hold"}
+    assert await status_of(order_id) == "pending_review"

@@ -50,7 +50,7 @@ async def _detail(order_id: int):
 
 def dispatch_summary(result: ProcessResult, supplier_orders: list[dict[str, Any]]) -> tuple[str, str]:
     """What sending did, from the supplier orders as they are after it: message and flash level."""
-    if result.problems or not result.queued:
+    if not result.sends:
         return result.message, "error" if result.problems else "info"
 
     def said(row: dict[str, Any]) -> str:
@@ -59,16 +59,19 @@ def dispatch_summary(result: ProcessResult, supplier_orders: list[dict[str, Any]
     sent = [said(r) for r in supplier_orders if r["status"] == "processed"]
     refused = [said(r) for r in supplier_orders if r["status"] in ("failed", "error")]
     waiting = [r["supplier.name"] for r in supplier_orders if r["status"] == "pending"]
+    held = [said(r) for r in supplier_orders if r["status"] == "on_hold"]
     parts = []
     if sent:
         parts.append("Sent. " + " ".join(sent) + ".")
     if refused:
         parts.append("Refused. " + " ".join(refused))
+    if held:
+        parts.append("Still on hold. " + " ".join(held))
     if waiting:
         parts.append(
             f"{', '.join(waiting)} did not answer yet; Waybill keeps trying and the order history shows the outcome."
         )
-    level = "error" if refused else ("info" if waiting else "success")
+    level = "error" if refused or held else ("info" if waiting else "success")
     return " ".join(parts) or result.message, level
 
 
@@ -118,7 +121,7 @@ class OrderActionsController(Controller):
 
     async def _send(self, order_id: int, result: ProcessResult) -> ProcessResult:
         """Send what was just queued at once: the supplier's answer is shown right away."""
-        if result.queued and not result.problems:
+        if result.sends:
             await dispatch_order_now(order_id, http_client())
         return result
 
