@@ -1,27 +1,38 @@
-"""Demo mode: a login, channels on the marketplace sandboxes, suppliers, a backlog spread over every
-status, and a steady flow of new marketplace orders that the import jobs fetch over HTTP."""
+"""Demo mode: a login, channels on the marketplace sandboxes, suppliers on the BigBuy and ShipBob
+sandboxes (with a catalog and shipping mappings), a backlog spread over every status, and a steady
+flow of new marketplace orders that the import jobs fetch and the supplier jobs send over HTTP.
+
+Now and then the BigBuy wallet runs low (orders wait in Pending review until it is topped up and
+they are resubmitted) and ShipBob puts a shipment on hold."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import random
+from decimal import Decimal
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from litestar import Litestar
 
+from connectors.sandbox.bigbuy import DEFAULT_API_KEY as BIGBUY_KEY
 from connectors.sandbox.common import Sandbox
+from connectors.sandbox.fake_orders import PRODUCTS
+from connectors.sandbox.shipbob import DEFAULT_CHANNEL_ID as SHIPBOB_CHANNEL
+from connectors.sandbox.shipbob import DEFAULT_TOKEN as SHIPBOB_TOKEN
+from jobs.http import http_client
 from jobs.importer import sync_channel
+from jobs.supplier_dispatch import dispatch_order_now, follow_supplier_order
 from models import credentials, db
 from models.acceptance import accept_order, reject_order
 from models.actors import Actor
 from models.clock import now
-from models.closing import cancel_order, mark_delivered, mark_returned, mark_sent_to_supplier
+from models.closing import cancel_order, mark_delivered, mark_returned
+from models.dispatch import process_order
 from models.errors import DomainError
-from models.lifecycle import LineStatus, OrderStatus
-from models.shipping import add_shipment
-from models.tables import Carrier, Channel, Order, OrderLine, Supplier, SupplierOrder, User
+from models.lifecycle import OrderStatus
+from models.tables import Carrier, CatalogItem, Channel, Order, ShippingMapping, Supplier, SupplierOrder, User
 from models.users import create_user
 
 log = logging.getLogger(__name__)
@@ -34,7 +45,24 @@ DEMO_CHANNELS = [
     ("Back Market (sandbox)", "backmarket", "backmarket", "EUR", {"token": "sandbox-backmarket-token"}),
     ("MALL (sandbox)", "mall", "mall", "CZK", {"client_id": "sandbox-mall-client"}),
 ]
-DEMO_SUPPLIERS = [("BigBuy (demo)", "demo", True, 45_000), ("ShipBob (demo)", "demo", False, None)]
+#: (name, kind, sandbox, prepaid, credentials, SKU prefix it carries, shipping rate → method)
+DEMO_SUPPLIERS = [
+    ("BigBuy (sandbox)", "bigbuy", "bigbuy", True, {"api_key": BIGBUY_KEY}, "BB-", {"Express": "DHL"}, "GLS"),
+    (
+        "ShipBob (sandbox)",
+        "shipbob",
+        "shipbob",
+        False,
+        {"token": SHIPBOB_TOKEN, "channel_id": SHIPBOB_CHANNEL},
+        "SB-",
+        {"Express": "Expedited"},
+        "Standard",
+    ),
+]
+#: The BigBuy sandbox's wallet: normally, and when it "runs low".
+WALLET_NORMAL, WALLET_LOW = "2000.00", "15.00"
+#: Share of ShipBob shipments put on hold ("address could not be verified").
+SHIPBOB_HOLD_RATE = 0.12
 DEMO_CARRIERS = [
     ("Colissimo", "COLISSIMO", "https://www.laposte.fr/outils/suivre-vos-envois?code={tracking}", r"[0-9A-Z]{11,15}"),
     ("DHL", "DHL", "https://www.dhl.com/track?tracking-id={tracking}", r"\d{10,11}"),
@@ -66,23 +94,53 @@ async def ensure_demo_world(base_url: str) -> None:
                     created_at=stamp,
                 )
             )
-    for name, kind, prepaid, balance in DEMO_SUPPLIERS:
+    for name, kind, sandbox, prepaid, creds, prefix, _, _ in DEMO_SUPPLIERS:
         if not await Supplier.exists().where(Supplier.name == name):
             await Supplier.insert(
                 Supplier(
                     name=name,
                     kind=kind,
+                    base_url=f"{base_url}/sandbox/{sandbox}",
+                    credentials=credentials.encrypt(creds),
                     prepaid=prepaid,
-                    wallet_balance=balance,
-                    wallet_updated_at=stamp if prepaid else None,
                     created_at=stamp,
                 )
+            )
+            supplier = await Supplier.select(Supplier.id).where(Supplier.name == name).first()
+            await CatalogItem.insert(
+                *[
+                    CatalogItem(
+                        channel_sku=sku,
+                        supplier=supplier["id"],
+                        supplier_sku=sku,
+                        cost=retail * 6 // 10,
+                        updated_at=stamp,
+                    )
+                    for sku, _, retail in PRODUCTS
+                    if sku.startswith(prefix)
+                ]
             )
     for name, code, url, pattern in DEMO_CARRIERS:
         if not await Carrier.exists().where(Carrier.name == name):
             await Carrier.insert(
                 Carrier(name=name, code=code, tracking_url_pattern=url, tracking_number_pattern=pattern)
             )
+
+
+async def ensure_demo_mappings() -> None:
+    """Every shipping rate the demo channels use, mapped to each supplier's method."""
+    suppliers = {row["name"]: row["id"] for row in await Supplier.select(Supplier.id, Supplier.name)}
+    rates = await db.fetch("SELECT DISTINCT channel, shipping_rate FROM orders WHERE shipping_rate <> ''")
+    for name, *_, methods, default in DEMO_SUPPLIERS:
+        supplier_id = suppliers.get(name)
+        for row in rates if supplier_id else []:
+            mapping = ShippingMapping(
+                channel=row["channel"],
+                channel_rate=row["shipping_rate"],
+                supplier=supplier_id,
+                method=methods.get(row["shipping_rate"], default),
+            )
+            await ShippingMapping.insert(mapping).on_conflict(action="DO NOTHING")
 
 
 async def _channels() -> list[dict]:
@@ -113,16 +171,7 @@ class DemoMarketplaces:
             await sync_channel(channel_id, self.client)
 
 
-async def _tracking(rng: random.Random) -> tuple[int, str]:
-    carriers = await Carrier.select().where(Carrier.name.is_in(["Colissimo", "DHL", "GLS"]))
-    carrier = rng.choice(carriers)
-    number = {"Colissimo": f"6A{rng.randint(10**10, 10**11 - 1)}", "DHL": f"{rng.randint(10**9, 10**10 - 1)}"}.get(
-        carrier["name"], f"GLS{rng.randint(10**8, 10**9 - 1)}"
-    )
-    return carrier["id"], number
-
-
-async def advance(order_id: int, rng: random.Random) -> None:
+async def advance(order_id: int, rng: random.Random, client: httpx.AsyncClient) -> None:
     """Move one order one step along, the way merchants and suppliers would."""
     order = await Order.select(Order.status, Order.shipped_at).where(Order.id == order_id).first()
     status = OrderStatus(order["status"])
@@ -135,37 +184,37 @@ async def advance(order_id: int, rng: random.Random) -> None:
         if rng.random() < 0.06:
             await cancel_order(order_id, ACTOR, "customer asked to cancel")
             return
-        suppliers = await Supplier.select(Supplier.id, Supplier.name)
-        supplier = rng.choice(suppliers)
-        await SupplierOrder.insert(
-            SupplierOrder(
-                order=order_id,
-                supplier=supplier["id"],
-                internal_reference=f"WB-{order_id}",
-                supplier_order_id=str(rng.randint(10**6, 10**7)),
-                status="processed",
-                created_at=now(),
-                updated_at=now(),
-            )
-        ).on_conflict(action="DO NOTHING")
-        await mark_sent_to_supplier(order_id, Actor("supplier", supplier["name"]), "order created at the supplier")
+        await process_order(order_id, ACTOR)
+        await dispatch_order_now(order_id, client)
     elif status in (OrderStatus.PROCESSING, OrderStatus.PARTIALLY_SHIPPED):
-        lines = await OrderLine.select().where(
-            (OrderLine.order == order_id) & (OrderLine.status == LineStatus.ACCEPTED)
-        )
-        carrier_id, number = await _tracking(rng)
-        await add_shipment(
-            order_id,
-            {line["id"]: line["quantity"] for line in lines},
-            ACTOR,
-            carrier_id=carrier_id,
-            tracking_number=number,
-        )
+        await ship_at_supplier(order_id, rng, client)
     elif status == OrderStatus.SHIPPED:
         if rng.random() < 0.08:
             await mark_returned(order_id, ACTOR, "parcel refused by the recipient")
         else:
             await mark_delivered(order_id, now(), ACTOR)
+
+
+async def ship_at_supplier(order_id: int, rng: random.Random, client: httpx.AsyncClient) -> None:
+    """The supplier ships one of the order's supplier orders (in its sandbox); Waybill reads the
+    parcel back through the supplier's API, as the tracking job does."""
+    rows = await SupplierOrder.select(
+        SupplierOrder.id, SupplierOrder.supplier_order_id, SupplierOrder.supplier.base_url
+    ).where(
+        (SupplierOrder.order == order_id)
+        & (SupplierOrder.status == "processed")
+        & (SupplierOrder.supplier_order_id != "")
+    )
+    if not rows:
+        return
+    row = rng.choice(rows)
+    carrier, number = rng.choice(
+        [("GLS", f"GLS{rng.randint(10**8, 10**9 - 1)}"), ("DHL", f"{rng.randint(10**9, 10**10 - 1)}")]
+    )
+    url = f"{row['supplier.base_url']}/_control/orders/{row['supplier_order_id']}/ship"
+    response = await client.post(url, json={"carrier": carrier, "tracking_number": number})
+    if response.status_code < 300:
+        await follow_supplier_order(row["id"], client)
 
 
 async def seed_backlog(market: DemoMarketplaces, seed: int = 7) -> None:
@@ -174,6 +223,7 @@ async def seed_backlog(market: DemoMarketplaces, seed: int = 7) -> None:
         return
     rng = random.Random(seed)
     await market.new_orders(rng, 90)
+    await ensure_demo_mappings()
     rows = await Order.select(Order.id, Order.status).order_by(Order.placed_at)
     candidates = [r["id"] for r in rows if r["status"] == OrderStatus.AWAITING_ACCEPTANCE]
     # Oldest orders have moved furthest: 0–4 steps along the lifecycle.
@@ -181,7 +231,7 @@ async def seed_backlog(market: DemoMarketplaces, seed: int = 7) -> None:
         steps = 5 - (index * 6) // max(len(candidates), 1)
         for _ in range(max(steps, 0)):
             try:
-                await advance(order_id, rng)
+                await advance(order_id, rng, market.client)
             except DomainError:
                 break
     await _guarantee_every_tab(market, rng)
@@ -220,8 +270,11 @@ async def _guarantee_every_tab(market: DemoMarketplaces, rng: random.Random) -> 
         }[status]
         oid = newest["id"]
         for step in path:
-            if step in ("accept", "process", "ship"):
-                await advance(oid, random.Random(1 if step != "accept" else 0))
+            if step in ("accept", "process"):
+                await advance(oid, random.Random(1 if step != "accept" else 0), market.client)
+            elif step == "ship":
+                for _ in range(3):  # one parcel per supplier order
+                    await ship_at_supplier(oid, rng, market.client)
             elif step == "deliver":
                 await mark_delivered(oid, now(), ACTOR)
             elif step == "return":
@@ -266,13 +319,26 @@ def _install_demo_jobs(scheduler: AsyncIOScheduler, sandboxes: dict[str, Sandbox
         )
         if row:
             try:
-                await advance(rng.choice(row)["id"], rng)
+                await advance(rng.choice(row)["id"], rng, http_client())
             except DomainError as exc:
                 log.info("demo step skipped: %s", exc.message)
 
+    bigbuy = sandboxes["bigbuy"]
+
+    async def wallet_runs_low() -> None:
+        bigbuy.balance = Decimal(WALLET_LOW)
+        scheduler.add_job(_top_up, "date", run_date=now() + dt.timedelta(seconds=90), args=[bigbuy])
+
     scheduler.add_job(new_order, "interval", seconds=6, id="demo-new-order")
+    scheduler.add_job(ensure_demo_mappings, "interval", seconds=60, id="demo-mappings")
+    scheduler.add_job(wallet_runs_low, "interval", seconds=240, id="demo-wallet-low")
     scheduler.add_job(move_one, "interval", seconds=4, id="demo-advance")
     scheduler.add_job(fault_burst, "interval", seconds=120, id="demo-fault-burst")
+
+
+async def _top_up(bigbuy: Sandbox) -> None:
+    """The merchant topped the wallet up: the orders it blocked wait for Resubmit."""
+    bigbuy.balance = Decimal(WALLET_NORMAL)
 
 
 async def _clear_faults(sandbox: Sandbox) -> None:
@@ -283,6 +349,8 @@ async def prepare_demo(app: Litestar, base_url: str) -> None:
     """Login, channels on the sandboxes, suppliers, carriers, and the backlog (imported over the APIs)."""
     await ensure_demo_login()
     await ensure_demo_world(base_url)
+    app.state.sandboxes["bigbuy"].balance = Decimal(WALLET_NORMAL)
+    app.state.sandboxes["shipbob"].hold_rate = SHIPBOB_HOLD_RATE
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport) as client:
         await seed_backlog(DemoMarketplaces(app.state.sandboxes, client))
