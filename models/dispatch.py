@@ -14,7 +14,7 @@ from typing import Any
 from models.actors import Actor
 from models.clock import now
 from models.errors import DomainError
-from models.lifecycle import AT_SUPPLIER, OrderStatus
+from models.lifecycle import AT_SUPPLIER, LineStatus, OrderStatus
 from models.order_change import OrderChange, change_order
 from models.order_edits import queue_address_updates
 from models.routing import plan_routes, shipping_method
@@ -74,6 +74,7 @@ class ProcessResult:
     already_there: list[str] = field(default_factory=list)
     #: Suppliers holding the order (e.g. its address on hold) that were sent its address again.
     readdressed: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def sends(self) -> bool:
@@ -84,7 +85,7 @@ class ProcessResult:
     def message(self) -> str:
         if self.problems:
             return "Not sent: " + " ".join(self.problems)
-        parts = []
+        parts = list(self.notes)
         if self.queued:
             parts.append("Sending to " + ", ".join(self.queued) + ".")
         if self.readdressed:
@@ -238,9 +239,10 @@ async def resubmit_order(order_id: int, actor: Actor, expected_version: int | No
                 result.problems.append(problem.message)
             change.move_to(OrderStatus.PENDING_REVIEW)
             return result
-        if change.open_issue_codes:
-            remaining = ", ".join(sorted(code.replace("_", " ") for code in change.open_issue_codes))
-            raise DomainError(f"Resolve the remaining review issues first: {remaining}.")
+        if any(line["status"] == LineStatus.PENDING for line in change.lines):
+            # Nothing to send before the lines are decided: the order goes back to acceptance.
+            change.move_to(OrderStatus.AWAITING_ACCEPTANCE, "resubmitted")
+            return ProcessResult(notes=["The order is complete now and awaits acceptance."])
         return await _process(change)
 
 

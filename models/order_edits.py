@@ -98,6 +98,8 @@ async def queue_address_updates(change: OrderChange, statuses: tuple[str, ...]) 
             {"supplier_order": row["id"]},
         )
         sent_to.append(row["supplier.name"])
+    if sent_to:
+        change.event("address_sent", f"Delivery address sent to {', '.join(sent_to)} to be checked again")
     return sent_to
 
 

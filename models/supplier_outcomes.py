@@ -216,7 +216,7 @@ async def record_state(context: dict[str, Any], status: str, message: str) -> bo
         if status == "on_hold":
             change.open_issue(
                 "supplier_on_hold",
-                f"{supplier['name']} put the order on hold: {message or 'no reason given'}. "
+                f"{supplier['name']} put the order on hold: {message.rstrip('.') or 'no reason given'}. "
                 "Fix it (e.g. Edit delivery address), then Resubmit order.",
                 source="supplier",
             )

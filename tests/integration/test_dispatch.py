@@ -305,3 +305,14 @@ async def test_an_order_still_on_hold_after_a_resubmit_gets_its_review_issue_bac
     await poll_supplier_orders(http)
     assert await open_codes(order_id) == {"supplier_on_hold"}
     assert await status_of(order_id) == "pending_review"
+
+
+async def test_resubmitting_an_order_still_to_be_accepted_sends_it_back_to_acceptance(channel, suppliers, bigbuy):
+    order_id = await import_one(channel, make_order("ACC-1", last_name="", lines=[("BB-1001", 1, 1990)]))
+    assert await status_of(order_id) == "pending_review"
+    async with change_order(order_id, MERCHANT) as change:
+        change.set(ship_last_name="Novák")
+    result = await resubmit_order(order_id, MERCHANT)
+    assert result.message == "The order is complete now and awaits acceptance."
+    assert await status_of(order_id) == "awaiting_acceptance"
+    assert not bigbuy.orders

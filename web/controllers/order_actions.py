@@ -51,10 +51,10 @@ async def _detail(order_id: int):
 def dispatch_summary(result: ProcessResult, supplier_orders: list[dict[str, Any]]) -> tuple[str, str]:
     """What sending did, from the supplier orders as they are after it: message and flash level."""
     if not result.sends:
-        return result.message, "error" if result.problems else "info"
+        return result.message, "error" if result.problems else ("success" if result.notes else "info")
 
     def said(row: dict[str, Any]) -> str:
-        return f"{row['supplier.name']}: {row['last_message']}"
+        return f"{row['supplier.name']}: {row['last_message'] or row['status'].replace('_', ' ')}"
 
     sent = [said(r) for r in supplier_orders if r["status"] == "processed"]
     refused = [said(r) for r in supplier_orders if r["status"] in ("failed", "error")]
