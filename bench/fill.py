@@ -20,13 +20,12 @@ import functools
 import itertools
 import multiprocessing
 import random
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bench import data
 from models.lifecycle import STATUS_LABELS, OrderStatus
-from models.search_terms import MAX_TERM_LENGTH, identifier_terms, normalise, order_terms, words
+from models.search_terms import MAX_TERM_LENGTH, identifier_terms, name_terms, normalise, order_terms
 from models.validation import postcode_problem
 
 #: Bump when the generated data changes, so cached databases are rebuilt.
@@ -149,22 +148,13 @@ def postgres_timestamp(epoch: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(epoch, dt.UTC)
 
 
-_WORD_SPLIT = re.compile(r"[^\w]+", re.UNICODE)
-
-
 def _fast_identifier(value: str) -> set[str]:
-    """`identifier_terms` with a shortcut for ASCII, where normalising is just strip + lower-case."""
-    if not value.isascii():
-        return identifier_terms(value)
-    whole = value.strip().lower()[:MAX_TERM_LENGTH]
-    if not whole:
-        return set()
-    return {whole, *(w for w in _WORD_SPLIT.split(whole) if w)}
+    """Ids and tracking numbers as the import and `add_shipment` store them (unique: not worth caching)."""
+    return identifier_terms(value)
 
 
-@functools.cache
 def _name_words(name: str) -> tuple[str, ...]:
-    return tuple(words(name))
+    return name_terms(name)
 
 
 @functools.cache

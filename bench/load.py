@@ -174,21 +174,21 @@ async def prepare_sqlite(data_dir: Path, orders: int, refill: bool = False) -> s
         _bulk_pragmas(conn)
         tables = ["orders", *LOAD_ORDER]
         marks = ",".join("?" * len(tables))
-        schema = conn.execute(
+        objects = conn.execute(
             "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') "
             f"AND sql IS NOT NULL AND tbl_name IN ({marks}) ORDER BY type, name",
             tables,
         ).fetchall()
-        for kind, name, _sql in schema:
+        for kind, name, _sql in objects:
             conn.execute(f'DROP {kind.upper()} "{name}"')
         total_rows = _sqlite_parallel_load(partial, _generator(orders, ids, sqlite_timestamp), started)
         log("  rebuilding indexes and counters")
         conn.execute("BEGIN")
-        for kind, _name, sql in schema:
+        for kind, _name, sql in objects:
             if kind == "index":
                 conn.execute(sql)
         recount_sql(conn.execute)
-        for kind, _name, sql in schema:
+        for kind, _name, sql in objects:
             if kind == "trigger":
                 conn.execute(sql)
         marker = Marker(

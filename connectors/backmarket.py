@@ -413,6 +413,9 @@ class BackMarketConnector(ChannelConnector):
     kind = "backmarket"
     label = "Back Market"
     sandbox_name = "backmarket"
+    carrier_code_name = "shipper"
+    #: Back Market accepts or refuses one line (SKU) per call, as soon as the merchant decides it.
+    decides_each_line = True
     pairing = StatusPairing(
         to_internal={
             STATE_TO_ACCEPT: "awaiting_acceptance",
@@ -429,6 +432,13 @@ class BackMarketConnector(ChannelConnector):
             "delivered": STATE_SHIPPED,
             "rejected": STATE_CANCELLED,
             "cancelled": STATE_CANCELLED,
+        },
+        state_names={
+            STATE_NEW: "new",
+            STATE_TO_ACCEPT: "to accept",
+            STATE_TO_SHIP: "pending shipment",
+            STATE_CANCELLED: "cancelled",
+            STATE_SHIPPED: "shipped",
         },
         importable=frozenset({STATE_TO_ACCEPT, STATE_TO_SHIP}),
         actions={
@@ -647,7 +657,8 @@ class BackMarketConnector(ChannelConnector):
                 LINE_SHIPPED,
                 tracking_number=tracking.tracking_number,
                 tracking_url=tracking.tracking_url,
-                shipper=tracking.carrier_name or tracking.carrier_code,
+                # The merchant's Back Market shipper for this carrier when given, else the carrier's name.
+                shipper=tracking.carrier_code or tracking.carrier_name,
             )
 
     async def ship(self, channel_order_id: str) -> None:

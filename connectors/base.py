@@ -74,6 +74,7 @@ class LineDecision:
 
 @dataclass(frozen=True)
 class TrackingInfo:
+    #: The carrier's code on this channel as the merchant set it (empty: the channel gets the name).
     carrier_code: str
     carrier_name: str
     tracking_number: str
@@ -96,6 +97,13 @@ class StatusPairing:
     from_internal: Mapping[str, str]
     importable: frozenset[str]
     actions: Mapping[str, frozenset[str]]
+    #: Words for channels whose states are codes (Back Market's 1, 3, 9…), shown beside the code.
+    state_names: Mapping[str, str] = field(default_factory=dict)
+
+    def describe(self, channel_state: str) -> str:
+        """The channel's state as a merchant reads it, e.g. `3 (pending shipment)`."""
+        name = self.state_names.get(channel_state)
+        return f"{channel_state} ({name})" if name else channel_state
 
     def allows(self, action: str, channel_state: str) -> bool:
         states = self.actions.get(action)
@@ -192,6 +200,14 @@ class ChannelConnector(ApiClient, abc.ABC):
     pairing: ClassVar[StatusPairing]
     #: The sandbox mount under /sandbox/<name> used by the demo.
     sandbox_name: ClassVar[str]
+    #: What this marketplace calls a carrier's code in tracking (`TrackingInfo.carrier_code`); empty when it
+    #: takes none, so the carrier list asks for no code on its channels.
+    carrier_code_name: ClassVar[str] = ""
+    #: How the channel takes acceptance decisions: False sends every line's decision in one call once
+    #: no line is pending (Mirakl OR21 wants all lines at once); True sends each line as it is decided.
+    decides_each_line: ClassVar[bool] = False
+    #: The channel can refuse some lines of an order and accept the others.
+    refuses_single_lines: ClassVar[bool] = True
 
     @abc.abstractmethod
     def fetch_orders(self, updated_since: dt.datetime | None) -> AsyncIterator[OrderPage]:
@@ -216,6 +232,9 @@ class ChannelConnector(ApiClient, abc.ABC):
 
     async def mark_delivered(self, channel_order_id: str, delivered_at: dt.datetime) -> None:
         raise RemoteError(f"{self.label} has no delivered step; the customer confirms receipt.", retryable=False)
+
+    async def mark_returned(self, channel_order_id: str) -> None:
+        raise RemoteError(f"{self.label} has no returned step.", retryable=False)
 
 
 def retry_after(response: httpx.Response) -> float | None:
@@ -343,6 +362,13 @@ class SupplierRefused(RemoteError):
         self.problems = problems
 
 
+class CannotCancel(RemoteError):
+    """The supplier's API has no way to cancel an order: the merchant cancels it on the supplier's site."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
 class AlreadyExists(RemoteError):
     """The supplier already has an order with this reference (e.g. BigBuy ER008, ShipBob 422)."""
 
@@ -379,3 +405,10 @@ class SupplierConnector(ApiClient, abc.ABC):
     async def wallet(self) -> tuple[int, str] | None:
         """Prepaid balance in minor units and its currency, or None where there is no wallet."""
         return None
+
+    async def cancel(self, supplier_order_id: str) -> None:
+        """Cancel an order the supplier has not shipped. Suppliers whose API cannot cancel raise
+        `CannotCancel` with what the merchant does instead."""
+        raise CannotCancel(
+            f"{self.label}'s API cannot cancel orders: cancel order {supplier_order_id} in your {self.label} account."
+        )

@@ -15,6 +15,9 @@ every path ends in `.json`, the format):
 - `GET /rest/user/purse.json`: the wallet balance, a JSON string such as `"100.00"` (EUR).
 - `GET /rest/shipping/carriers.json`: the carriers, by `name` (what `carriers: [{"name"}]` takes).
 
+BigBuy's order API has no call that cancels an order: a cancelled Waybill order is cancelled by the
+merchant in the BigBuy account (the protocol's `cancel` says so), and the status job then reads it back.
+
 Order body: `{"order": {"internalReference", "cashOnDelivery", "language", "paymentMethod",
 "carriers": [{"name"}], "shippingAddress": {"firstName", "lastName", "country", "postcode", "town",
 "address", "phone", "email", "comment", "companyName"}, "products": [{"reference", "quantity"}]}}`.

@@ -478,6 +478,8 @@ class MallConnector(ChannelConnector):
     label: ClassVar[str] = "MALL"
     pairing: ClassVar[StatusPairing] = MALL_PAIRING
     sandbox_name: ClassVar[str] = "mall"
+    #: MALL confirms or cancels whole orders; it has no way to refuse single items.
+    refuses_single_lines: ClassVar[bool] = False
 
     #: Orders per list page (MALL's default page size is 100).
     page_size: int = 100

@@ -360,6 +360,7 @@ _show = json_fields.show
 class MiraklConnector(ChannelConnector):
     kind: ClassVar[str] = "mirakl"
     label: ClassVar[str] = "Mirakl"
+    carrier_code_name: ClassVar[str] = "carrier code"
     sandbox_name: ClassVar[str] = "mirakl"
     pairing: ClassVar[StatusPairing] = MIRAKL_PAIRING
     page_size: ClassVar[int] = MAX_PAGE_SIZE

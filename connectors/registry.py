@@ -55,7 +55,14 @@ def supplier_kinds() -> dict[str, type]:
     return dict(SUPPLIER_CONNECTORS)
 
 
+#: The credential fields each supplier kind reads (see the connector), as (key, label) pairs, for the supplier form.
 SUPPLIER_CREDENTIAL_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "bigbuy": (("api_key", "API key"),),
     "shipbob": (("token", "Personal access token"), ("channel_id", "Channel id")),
 }
+
+#: Credential fields that identify rather than unlock (the form shows them back); all others are secrets.
+SUPPLIER_VISIBLE_CREDENTIALS: dict[str, frozenset[str]] = {"shipbob": frozenset({"channel_id"})}
+
+#: Each supplier kind's production API base URL, as the form's example.
+SUPPLIER_BASE_URLS: dict[str, str] = {"bigbuy": "https://api.bigbuy.eu", "shipbob": "https://api.shipbob.com"}

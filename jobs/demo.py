@@ -8,6 +8,7 @@ they are resubmitted) and ShipBob puts a shipment on hold."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import random
 from decimal import Decimal
@@ -21,6 +22,7 @@ from connectors.sandbox.common import Sandbox
 from connectors.sandbox.fake_orders import PRODUCTS
 from connectors.sandbox.shipbob import DEFAULT_CHANNEL_ID as SHIPBOB_CHANNEL
 from connectors.sandbox.shipbob import DEFAULT_TOKEN as SHIPBOB_TOKEN
+from jobs.demo_history import seed_history
 from jobs.http import http_client
 from jobs.importer import sync_channel
 from jobs.supplier_dispatch import dispatch_order_now, follow_supplier_order
@@ -120,10 +122,18 @@ async def ensure_demo_world(base_url: str) -> None:
                     if sku.startswith(prefix)
                 ]
             )
+    kinds = {row["kind"]: row["id"] for row in await Channel.select(Channel.id, Channel.kind)}
     for name, code, url, pattern in DEMO_CARRIERS:
         if not await Carrier.exists().where(Carrier.name == name):
+            # Mirakl knows the carrier by its code, Back Market by its shipper name; MALL takes no code.
+            codes = {str(kinds["mirakl"]): code, str(kinds["backmarket"]): name}
             await Carrier.insert(
-                Carrier(name=name, code=code, tracking_url_pattern=url, tracking_number_pattern=pattern)
+                Carrier(
+                    name=name,
+                    tracking_url_pattern=url,
+                    tracking_number_pattern=pattern,
+                    channel_codes=json.dumps(codes),
+                )
             )
 
 
@@ -222,6 +232,8 @@ async def seed_backlog(market: DemoMarketplaces, seed: int = 7) -> None:
     if await Order.count() > 0:
         return
     rng = random.Random(seed)
+    # A month of marketplace orders lived through in the past first, so the Metrics page has trends.
+    await seed_history(market, random.Random(seed + 1))
     await market.new_orders(rng, 90)
     await ensure_demo_mappings()
     rows = await Order.select(Order.id, Order.status).order_by(Order.placed_at)

@@ -16,10 +16,11 @@ from typing import Any
 import httpx
 
 from connectors.base import ChannelConnector, LineDecision, RemoteError, TrackingInfo
+from connectors.registry import channel_kinds
 from jobs.connections import channel_connector
 from jobs.importer import INSTANCE_ID
-from models.outbox import claim_due, give_up, mark_done, schedule_retry
-from models.tables import Channel, Order
+from models.outbox import claim_due, claim_for_order, give_up, mark_done, schedule_retry
+from models.tables import Channel, Order, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -32,19 +33,47 @@ APPLIED_WHEN = {
     "ship": frozenset({"shipped", "delivered"}),
     "cancel": frozenset({"cancelled"}),
     "delivered": frozenset({"delivered"}),
+    "returned": frozenset({"returned"}),
 }
 
 
 async def dispatch_due(client: httpx.AsyncClient, owner: str = INSTANCE_ID, limit: int = 20) -> int:
     """Deliver up to `limit` due channel messages; returns how many were attempted."""
     messages = await claim_due(owner, limit, target_kind="channel")
+    await _deliver_all(messages, client, owner)
+    return len(messages)
+
+
+async def _deliver_all(messages: list[dict[str, Any]], client: httpx.AsyncClient, owner: str) -> None:
     for message in messages:
         try:
             await deliver(message, client, owner)
         except Exception as exc:  # never lose the lease silently: record and retry later
             log.exception("delivering outbox message %s failed", message["id"])
             await schedule_retry(message, owner, f"Unexpected error: {type(exc).__name__}: {exc}", ambiguous=True)
-    return len(messages)
+
+
+async def dispatch_channel_order_now(
+    order_id: int, client: httpx.AsyncClient, owner: str = INSTANCE_ID
+) -> list[dict[str, Any]]:
+    """Deliver one order's due channel messages at once, oldest first (a merchant waits to see the
+    channel's answer). Returns those messages as they are afterwards (state, last error).
+
+    A channel without a connector (none registered for its kind) is left to the scheduled dispatcher."""
+    order = await Order.select(Order.channel.kind).where(Order.id == order_id).first()
+    if order is None or order["channel.kind"] not in channel_kinds():
+        return []
+    messages = await claim_for_order(owner, order_id, target_kind="channel")
+    await _deliver_all(messages, client, owner)
+    if not messages:
+        return []
+    return (
+        await OutboxMessage.select(
+            OutboxMessage.id, OutboxMessage.action, OutboxMessage.state, OutboxMessage.last_error
+        )
+        .where(OutboxMessage.id.is_in([m["id"] for m in messages]))
+        .order_by(OutboxMessage.id)
+    )
 
 
 def already_applied(
@@ -131,6 +160,8 @@ async def send(connector: ChannelConnector, action: str, channel_order_id: str, 
         await connector.cancel(channel_order_id, payload.get("reason", ""))
     elif action == "delivered":
         await connector.mark_delivered(channel_order_id, dt.datetime.fromisoformat(payload["delivered_at"]))
+    elif action == "returned":
+        await connector.mark_returned(channel_order_id)
     else:
         raise RemoteError(f"Unknown outbox action “{action}”.", retryable=False)
 

@@ -15,7 +15,15 @@ from typing import Any
 
 import httpx
 
-from connectors.base import AlreadyExists, RemoteError, SupplierConnector, SupplierProblem, SupplierRefused
+from connectors.base import (
+    AlreadyExists,
+    CannotCancel,
+    RemoteError,
+    SupplierConnector,
+    SupplierProblem,
+    SupplierRefused,
+)
+from connectors.registry import supplier_kinds
 from jobs.connections import supplier_connector
 from jobs.importer import INSTANCE_ID
 from models import supplier_outcomes as outcomes
@@ -57,7 +65,7 @@ async def _deliver_all(messages: list[dict[str, Any]], client: httpx.AsyncClient
 
 async def deliver_to_supplier(message: dict[str, Any], client: httpx.AsyncClient, owner: str) -> None:
     payload = json.loads(message["payload"]) if isinstance(message["payload"], str) else message["payload"]
-    if message["action"] not in ("dispatch", "update_address"):
+    if message["action"] not in ("dispatch", "update_address", "cancel"):
         await give_up(message, owner, f"Unknown supplier action “{message['action']}”.")
         return
     context = await outcomes.supplier_order_context(int(payload["supplier_order"]))
@@ -67,8 +75,11 @@ async def deliver_to_supplier(message: dict[str, Any], client: httpx.AsyncClient
     if message["action"] == "update_address":
         await send_address(message, context, client, owner)
         return
+    if message["action"] == "cancel":
+        await cancel_at_supplier(message, context, client, owner)
+        return
     row = context["supplier_order"]
-    if row["status"] != "pending" or row["supplier_order_id"]:
+    if row["status"] != "pending" or row["supplier_order_id"] or context["order"]["status"] == "cancelled":
         await mark_done(message, owner)  # sent meanwhile (or by hand), or cancelled: nothing to do
         return
     connector = supplier_connector(context["supplier"], client)
@@ -144,6 +155,54 @@ async def send_address(message: dict[str, Any], context: dict[str, Any], client:
     await follow_supplier_order(row["id"], client)
 
 
+async def cancel_at_supplier(
+    message: dict[str, Any], context: dict[str, Any], client: httpx.AsyncClient, owner: str
+) -> None:
+    """Cancel a supplier order of a cancelled order. One the supplier may have without our knowing its
+    id (a send was under way) is looked up by our reference first; asking twice is harmless."""
+    row = context["supplier_order"]
+    try:
+        connector = supplier_connector(context["supplier"], client)
+    except ValueError as exc:
+        await give_up(message, owner, str(exc))
+        return
+    remote_id = row["supplier_order_id"]
+    try:
+        if not remote_id:
+            found = await connector.find_by_reference(row["internal_reference"])
+            if found is None or not found.supplier_order_id:
+                await outcomes.record_cancelled(context, f"Never reached {connector.label}; nothing to cancel there")
+                await mark_done(message, owner)
+                return
+            remote_id = found.supplier_order_id
+        await connector.cancel(remote_id)
+    except CannotCancel as exc:
+        await outcomes.record_not_cancelled(context, exc.message, remote_id)
+        await mark_done(message, owner)
+        return
+    except RemoteError as exc:
+        if exc.retryable:
+            await schedule_retry(message, owner, exc.message, ambiguous=False, retry_after=exc.retry_after)
+            return
+        if remote_id and await _cancelled_there(connector, remote_id):
+            await outcomes.record_cancelled(context, f"Cancelled at {connector.label} (order {remote_id})", remote_id)
+            await mark_done(message, owner)
+            return
+        await outcomes.record_not_cancelled(context, exc.message, remote_id)
+        await give_up(message, owner, f"{connector.label} did not cancel order {remote_id}: {exc.message}")
+        return
+    await outcomes.record_cancelled(context, f"Cancelled at {connector.label} (order {remote_id})", remote_id)
+    await mark_done(message, owner)
+
+
+async def _cancelled_there(connector: SupplierConnector, remote_id: str) -> bool:
+    """The supplier already shows the order as cancelled (e.g. cancelled by hand, or by an earlier try)."""
+    try:
+        return (await connector.fetch_state(remote_id)).status == "cancelled"
+    except RemoteError:
+        return False
+
+
 async def preflight(connector: SupplierConnector, context: dict[str, Any], request) -> list:
     """The supplier's own check, then the wallet where the supplier works prepaid.
 
@@ -177,21 +236,37 @@ FOLLOWED = ("processed", "on_hold")
 
 async def poll_supplier_orders(client: httpx.AsyncClient, limit: int = 50) -> int:
     """Ask suppliers about orders they hold; record status changes and new parcels. Returns how many
-    supplier orders were read."""
+    supplier orders were read.
+
+    Only suppliers Waybill has a connector for are asked (an order sent manually to another supplier
+    has nobody to ask). One supplier order that cannot be read never stops the others: it goes to the
+    back of the queue, so a few failing ones cannot take every turn either."""
     rows = (
         await SupplierOrder.select(SupplierOrder.id)
-        .where(SupplierOrder.status.is_in(list(FOLLOWED)) & (SupplierOrder.supplier_order_id != ""))
+        .where(
+            SupplierOrder.status.is_in(list(FOLLOWED))
+            & (SupplierOrder.supplier_order_id != "")
+            & SupplierOrder.supplier.kind.is_in(list(supplier_kinds()))
+        )
         .order_by(SupplierOrder.updated_at)
         .limit(limit)
     )
     for row in rows:
         try:
             await follow_supplier_order(row["id"], client)
-        except RemoteError as exc:
-            log.info("supplier order %s could not be read: %s", row["id"], exc.message)
         except Conflict:
             pass  # the merchant changed the order meanwhile: read again next time
+        except RemoteError as exc:
+            log.info("supplier order %s could not be read: %s", row["id"], exc.message)
+            await _to_back_of_queue(row["id"])
+        except Exception:
+            log.exception("following supplier order %s failed", row["id"])
+            await _to_back_of_queue(row["id"])
     return len(rows)
+
+
+async def _to_back_of_queue(supplier_order_id: int) -> None:
+    await SupplierOrder.update({SupplierOrder.updated_at: now()}).where(SupplierOrder.id == supplier_order_id)
 
 
 async def follow_supplier_order(supplier_order_id: int, client: httpx.AsyncClient) -> None:
@@ -204,8 +279,7 @@ async def follow_supplier_order(supplier_order_id: int, client: httpx.AsyncClien
     await record_parcels(context, state.trackings)
     status = "shipped" if state.status == "shipped" else state.status
     if not await outcomes.record_state(context, status, state.message):
-        # Unchanged: still move it to the back of the queue so every order gets its turn.
-        await SupplierOrder.update({SupplierOrder.updated_at: now()}).where(SupplierOrder.id == supplier_order_id)
+        await _to_back_of_queue(supplier_order_id)  # unchanged: every order gets its turn
 
 
 async def record_parcels(context: dict[str, Any], trackings: list) -> int:

@@ -7,12 +7,15 @@ from typing import Any
 from urllib.parse import urlparse
 
 from models import credentials
+from models.auto_accept import parse_below_cost_pct
 from models.clock import now
 from models.errors import FieldErrors, NotFound
 from models.tables import Channel
 
 MIN_POLL_INTERVAL_S = 10
 MAX_POLL_INTERVAL_S = 86_400
+MIN_HANDLING_DAYS = 1
+MAX_HANDLING_DAYS = 60
 
 
 @dataclass
@@ -22,9 +25,15 @@ class ChannelForm:
     base_url: str
     poll_interval_s: str | int = 300
     auto_accept: bool = False
+    #: The auto-accept rule (models.auto_accept): hold orders with an unknown SKU …
+    hold_unknown_sku: bool = False
+    #: … or a line more than this many percent below its catalog cost ("" or None: no price check).
+    hold_below_cost_pct: str | int | None = ""
     auto_process: bool = False
     active: bool = True
     currency: str = "EUR"
+    #: Days from acceptance within which orders should ship (late after that, on the Metrics page).
+    handling_days: str | int = 2
     #: New credential values; empty values keep what is stored.
     credentials: dict[str, str] = field(default_factory=dict)
 
@@ -48,9 +57,21 @@ def validate(form: ChannelForm, known_kinds: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         errors["poll_interval_s"] = f"Enter a number of seconds from {MIN_POLL_INTERVAL_S} to {MAX_POLL_INTERVAL_S}."
         interval = 300
+    try:
+        handling_days = int(str(form.handling_days).strip())
+        if not MIN_HANDLING_DAYS <= handling_days <= MAX_HANDLING_DAYS:
+            raise ValueError
+    except ValueError:
+        errors["handling_days"] = f"Enter a whole number of days from {MIN_HANDLING_DAYS} to {MAX_HANDLING_DAYS}."
+        handling_days = 2
     currency = form.currency.strip().upper() or "EUR"
     if len(currency) != 3 or not currency.isalpha():
         errors["currency"] = "Use a three-letter currency code such as EUR or CZK."
+    below_cost_pct = None
+    try:
+        below_cost_pct = parse_below_cost_pct("" if form.hold_below_cost_pct is None else str(form.hold_below_cost_pct))
+    except FieldErrors as exc:
+        errors.update(exc.errors)
     if errors:
         raise FieldErrors(errors)
     return {
@@ -59,7 +80,10 @@ def validate(form: ChannelForm, known_kinds: dict[str, Any]) -> dict[str, Any]:
         "base_url": form.base_url.strip().rstrip("/"),
         "poll_interval_s": interval,
         "auto_accept": form.auto_accept,
+        "hold_unknown_sku": form.hold_unknown_sku,
+        "hold_below_cost_pct": below_cost_pct,
         "auto_process": form.auto_process,
+        "handling_days": handling_days,
         "active": form.active,
         "currency": currency,
     }

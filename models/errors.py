@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from models.lifecycle import OrderStatus
 
-__all__ = ["Conflict", "DomainError", "FieldErrors", "NotFound", "TransitionRefused"]
+__all__ = ["Conflict", "DomainError", "FieldErrors", "NotFound", "OrderFinal", "TransitionRefused"]
 
 
 class DomainError(Exception):
@@ -33,6 +33,10 @@ class TransitionRefused(DomainError):
         super().__init__(message)
         self.current = current
         self.target = target
+
+
+class OrderFinal(DomainError):
+    """The order is delivered, which is final: nothing about it may change any more."""
 
 
 class FieldErrors(DomainError):

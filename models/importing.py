@@ -20,9 +20,11 @@ from typing import Any
 
 from models import bulk, db
 from models.actors import Actor
+from models.auto_accept import HELD_EVENT, held_message, orders_to_hold
 from models.clock import now, to_utc_seconds
 from models.incoming import IncomingOrder
 from models.lifecycle import LineStatus, OrderStatus, PaymentMethod, PaymentStatus
+from models.notifications import queue_acceptance_notices
 from models.search_terms import order_terms
 from models.tables import Event, Order, OrderLine, OrderSearchTerm, OutboxMessage, RawPayload, ReviewIssue
 from models.validation import Problem, order_problems
@@ -236,9 +238,10 @@ async def _refresh_known(
 
 
 def _initial_state(
-    channel: dict[str, Any], incoming: IncomingOrder, has_problems: bool
+    channel: dict[str, Any], incoming: IncomingOrder, has_problems: bool, held: bool = False
 ) -> tuple[OrderStatus, LineStatus]:
-    accept_now = not incoming.needs_acceptance or bool(channel.get("auto_accept"))
+    """Where a new order starts. `held`: the channel's auto-accept rule leaves it for a human."""
+    accept_now = not incoming.needs_acceptance or (bool(channel.get("auto_accept")) and not held)
     line_status = LineStatus.ACCEPTED if accept_now else LineStatus.PENDING
     if has_problems:
         return OrderStatus.PENDING_REVIEW, line_status
@@ -252,9 +255,10 @@ async def _insert_new(channel: dict[str, Any], fresh: list[IncomingOrder], actor
     channel_id = channel["id"]
     plans: list[tuple[IncomingOrder, list[Problem], OrderStatus, LineStatus]] = []
     order_rows = []
+    held = await orders_to_hold(channel, fresh)
     for incoming in fresh:
         problems = order_problems(incoming)
-        status, line_status = _initial_state(channel, incoming, bool(problems))
+        status, line_status = _initial_state(channel, incoming, bool(problems), incoming.channel_order_id in held)
         plans.append((incoming, problems, status, line_status))
         addr = incoming.delivery
         order_rows.append(
@@ -330,6 +334,11 @@ async def _insert_new(channel: dict[str, Any], fresh: list[IncomingOrder], actor
                 (order_id, None, stamp, kind, name, "accepted", "Accepted automatically (auto-accept is on)", "{}")
             )
             outbox.append(_auto_accept_message(channel, incoming, order_id, stamp))
+        reasons = held.get(incoming.channel_order_id)
+        if reasons:
+            events.append(
+                (order_id, None, stamp, kind, name, HELD_EVENT, held_message(reasons), _details({"reasons": reasons}))
+            )
         for problem in problems:
             line_id = line_ids.get((order_id, problem.line_position)) if problem.line_position else None
             issues.append((order_id, line_id, problem.code, problem.message, "validation", stamp))
@@ -365,6 +374,9 @@ async def _insert_new(channel: dict[str, Any], fresh: list[IncomingOrder], actor
         (INSERT_OUTBOX, outbox),
     ):
         await insert.rows(rows)
+    # Who should hear that these orders wait for acceptance, in the same transaction as the orders.
+    waiting = [order_ids[i.channel_order_id] for i, _, status, _ in plans if status == OrderStatus.AWAITING_ACCEPTANCE]
+    await queue_acceptance_notices(waiting, stamp)
 
 
 async def _line_ids(order_ids: list[int]) -> dict[tuple[int, int], int]:
@@ -382,7 +394,8 @@ async def _line_ids(order_ids: list[int]) -> dict[tuple[int, int], int]:
 def _auto_accept_message(channel: dict[str, Any], incoming: IncomingOrder, order_id: int, stamp: dt.datetime) -> tuple:
     """The marketplace still waits for an answer: queue the acceptance exactly as `accept_order` does."""
     decisions = [
-        {"line_id": line.channel_line_id, "sku": line.sku.strip(), "accepted": True} for line in incoming.lines
+        {"line_id": line.channel_line_id, "sku": line.sku.strip(), "accepted": True, "quantity": line.quantity}
+        for line in incoming.lines
     ]
     payload = json.dumps({"channel_order_id": incoming.channel_order_id, "lines": decisions}, ensure_ascii=False)
     return (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models import db
+from models.mail_queue import MAIL_ID, MAIL_KIND
 from models.sync_issues import recent_issues
 from models.tables import Channel, Supplier
 
@@ -53,11 +54,16 @@ async def supplier_overview() -> list[dict[str, Any]]:
     return suppliers
 
 
-async def connection_issue_groups() -> list[dict[str, Any]]:
-    """Per integration, its recent issues (the last 20 of the last 7 days)."""
+async def connection_issue_groups(mail_server: str = "") -> list[dict[str, Any]]:
+    """Per integration, its recent issues (the last 20 of the last 7 days). The mail server
+    (`mail_server` names it when one is configured) is listed when configured or when it failed."""
     groups = []
     for channel in await Channel.select(Channel.id, Channel.name, Channel.kind).order_by(Channel.name):
         groups.append({"kind": "channel", **channel, "issues": await recent_issues("channel", channel["id"])})
     for supplier in await Supplier.select(Supplier.id, Supplier.name, Supplier.kind).order_by(Supplier.name):
         groups.append({"kind": "supplier", **supplier, "issues": await recent_issues("supplier", supplier["id"])})
+    mail_issues = await recent_issues(MAIL_KIND, MAIL_ID)
+    if mail_server or mail_issues:
+        name = f"Mail server {mail_server}" if mail_server else "Mail server"
+        groups.append({"kind": MAIL_KIND, "id": MAIL_ID, "name": name, "issues": mail_issues})
     return groups

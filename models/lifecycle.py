@@ -101,6 +101,11 @@ TRANSITIONS: frozenset[tuple[OrderStatus, OrderStatus]] = frozenset(
 #: Statuses nothing may leave.
 FINAL_STATUSES: frozenset[OrderStatus] = frozenset({S.DELIVERED, S.RETURNED, S.REJECTED, S.CANCELLED})
 
+#: Statuses in which nothing about the order may change at all, whatever the operation (DESIGN §1:
+#: delivered is final). Only records of what happened elsewhere (a supplier's answer, a failed
+#: delivery to a channel) are still kept beside such an order.
+FROZEN_STATUSES: frozenset[OrderStatus] = frozenset({S.DELIVERED})
+
 #: What each merchant action is called, for refusal messages.
 ACTION_LABELS: dict[OrderStatus, str] = {
     S.PENDING_REVIEW: "Send to review",

@@ -2,30 +2,34 @@
 
 Every domain operation on an order goes through `change_order`, which gives the guarantees of
 DESIGN §3–4: the change and its events commit together or not at all, a transition outside the
-lifecycle table is refused, and two concurrent changes give one success and one `Conflict`.
+lifecycle table is refused, two concurrent changes give one success and one `Conflict`, and a
+delivered order (final) refuses every change, present and future, with `OrderFinal`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from models import db
 from models.actors import Actor
+from models.app_settings import merchant_timezone
 from models.clock import now
-from models.errors import Conflict, NotFound
+from models.errors import Conflict, NotFound, OrderFinal
 from models.events import event_row
 from models.lifecycle import (
     AT_SUPPLIER,
     FINAL_STATUSES,
+    FROZEN_STATUSES,
     LineState,
     LineStatus,
     OrderStatus,
     check_transition,
     resume_status,
 )
+from models.notifications import queue_acceptance_notices
 from models.tables import (
     Event,
     Order,
@@ -56,6 +60,8 @@ class OrderChange:
         self._events: list[Event] = []
         self._issues: list[ReviewIssue] = []
         self._outbox: list[OutboxMessage] = []
+        #: The order starts waiting for acceptance: the users to tell are noted with the change.
+        self._notify_acceptance = False
         self.line_updates: dict[int, dict[str, Any]] = {}
         self.open_issue_codes: set[str] = set()
 
@@ -102,6 +108,7 @@ class OrderChange:
         if stamp and not self.order.get(stamp):
             fields[stamp] = now()
         self.set(**fields)
+        self._notify_acceptance = target == OrderStatus.AWAITING_ACCEPTANCE
         message = f"Status changed from {current.label} to {target.label}"
         self.event(
             "status_changed",
@@ -132,10 +139,18 @@ class OrderChange:
         ]
 
     async def shipped_quantities(self) -> dict[int, int]:
+        """Quantity per line in parcels that have shipped (not those waiting for Mark as shipped)."""
+        return await self.parcel_quantities(("shipped",))
+
+    async def parcel_quantities(self, states: tuple[str, ...] = ("ready", "shipped")) -> dict[int, int]:
+        """Quantity per line in this order's parcels in the given states."""
+        marks = ", ".join("{}" for _ in states)
         rows = await db.fetch(
             "SELECT sl.order_line AS line_id, SUM(sl.quantity) AS qty FROM shipment_line sl "
-            'JOIN order_line ol ON ol.id = sl.order_line WHERE ol."order" = {} GROUP BY sl.order_line',
+            f'JOIN shipment s ON s.id = sl.shipment WHERE s."order" = {{}} AND s.state IN ({marks}) '
+            "GROUP BY sl.order_line",
             self.id,
+            *states,
         )
         return {row["line_id"]: int(row["qty"]) for row in rows}
 
@@ -171,22 +186,43 @@ class OrderChange:
             self.queue_channel_decisions()
         return len(to_close)
 
-    def queue_channel_decisions(self) -> None:
-        """Tell the channel once every line is decided (Mirakl needs all lines in one call).
+    def queue_channel_decisions(self, each_line: Iterable[int] | None = None) -> bool:
+        """Tell the channel the acceptance decisions, as it expects them.
 
-        The idempotency key makes a second call for the same order a no-op.
+        By default, once every line is decided, all of them in one message (Mirakl needs every line
+        in one call). With `each_line` (line ids just decided), one message per line now, for
+        channels that take decisions line by line (Back Market). Idempotency keys make a second
+        call for the same order (or line) a no-op. Returns whether a message was queued.
         """
+        prefix = f"channel:{self.order['channel']}:{self.order['channel_order_id']}:accept"
+        if each_line is not None:
+            queued = False
+            for line_id in each_line:
+                line = self.line(line_id)
+                self._send_decisions(f"{prefix}:{line['channel_line_id'] or line['id']}", [line])
+                queued = True
+            return queued
         if any(line["status"] == LineStatus.PENDING for line in self.lines):
-            return
+            return False
+        self._send_decisions(prefix, self.lines)
+        return True
+
+    def _send_decisions(self, key: str, lines: Iterable[dict[str, Any]]) -> None:
         decisions = [
-            {"line_id": line["channel_line_id"], "sku": line["sku"], "accepted": line["status"] == LineStatus.ACCEPTED}
-            for line in self.lines
+            {
+                "line_id": line["channel_line_id"],
+                "sku": line["sku"],
+                "accepted": line["status"] == LineStatus.ACCEPTED,
+                "quantity": line["quantity"],
+                "reason": line.get("rejection_reason") or "",
+            }
+            for line in lines
         ]
         self.send(
             "channel",
             self.order["channel"],
             "accept",
-            f"channel:{self.order['channel']}:{self.order['channel_order_id']}:accept",
+            key,
             {"channel_order_id": self.order["channel_order_id"], "lines": decisions},
         )
 
@@ -232,6 +268,8 @@ class OrderChange:
             await Event.insert(*self._events)
         for message in self._outbox:
             await OutboxMessage.insert(message).on_conflict(target=OutboxMessage.idempotency_key, action="DO NOTHING")
+        if self._notify_acceptance and self.status == OrderStatus.AWAITING_ACCEPTANCE:
+            await queue_acceptance_notices([self.id])
 
 
 async def conflict_for(order_id: int) -> Conflict:
@@ -255,6 +293,25 @@ async def conflict_for(order_id: int) -> Conflict:
     )
 
 
+async def require_version(change: OrderChange, expected_version: int | None) -> None:
+    """Raise `Conflict` if the order moved on since the merchant saw `expected_version`.
+
+    For operations that check their own rules first: a refusal that explains why the step is no
+    longer possible helps more than "someone changed the order"."""
+    if expected_version is not None and change.order["version"] != expected_version:
+        raise await conflict_for(change.id)
+
+
+async def final_refusal(order: dict[str, Any]) -> OrderFinal:
+    """Why a delivered order cannot change, with its delivery date in the merchant's time zone."""
+    delivered = order.get("delivered_at")
+    when = f" on {delivered.astimezone(await merchant_timezone()).strftime('%d %b %Y')}" if delivered else ""
+    return OrderFinal(
+        f"Order {order['channel_order_id']} was delivered{when}. A delivered order is final: "
+        "nothing about it can change any more."
+    )
+
+
 async def load_order(order_id: int, lock: bool = False) -> dict[str, Any]:
     query = Order.select().where(Order.id == order_id)
     if lock and not db.is_sqlite():
@@ -270,14 +327,20 @@ async def load_lines(order_id: int) -> list[dict[str, Any]]:
 
 
 @contextlib.asynccontextmanager
-async def change_order(order_id: int, actor: Actor, expected_version: int | None = None) -> AsyncIterator[OrderChange]:
+async def change_order(
+    order_id: int, actor: Actor, expected_version: int | None = None, *, final_ok: bool = False
+) -> AsyncIterator[OrderChange]:
     """Open a write transaction on one order.
 
     `expected_version` is the version the merchant saw; if the order has moved on since,
-    `Conflict` is raised before anything is changed.
+    `Conflict` is raised before anything is changed. A delivered order refuses every change with
+    `OrderFinal`, unless `final_ok`: only for records of what happened elsewhere (a supplier's
+    answer, a message a channel refused), which are kept without changing the order itself.
     """
     async with db.transaction():
         order = await load_order(order_id, lock=True)
+        if not final_ok and OrderStatus(order["status"]) in FROZEN_STATUSES:
+            raise await final_refusal(order)
         if expected_version is not None and order["version"] != expected_version:
             raise await conflict_for(order_id)
         lines = await load_lines(order_id)

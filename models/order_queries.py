@@ -21,6 +21,7 @@ from typing import Any
 from models import db
 from models.lifecycle import TAB_STATUSES, TABS, OrderStatus
 from models.search_terms import prefix_upper_bound, query_words
+from models.shipping_summary import ShippingSummary, summarize
 from models.tables import (
     Channel,
     Event,
@@ -73,6 +74,8 @@ class OrderPage:
     next_cursor: str | None
     issues: dict[int, list[str]] = field(default_factory=dict)
     line_summary: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: Orders of the page awaiting fulfillment that already have a supplier order (no Process for them).
+    dispatched: set[int] = field(default_factory=set)
 
 
 def encode_cursor(placed_at: dt.datetime, order_id: int) -> str:
@@ -217,8 +220,42 @@ async def list_orders(flt: OrderFilter, cursor: str | None = None, limit: int = 
     page = OrderPage(rows=rows, next_cursor=next_cursor)
     ids = [row["id"] for row in rows]
     if ids:
-        page.issues, page.line_summary = await db.concurrently(open_issue_messages(ids), line_summaries(ids))
+        awaiting = [row["id"] for row in rows if row["status"] == OrderStatus.AWAITING_FULFILLMENT]
+        page.issues, page.line_summary, page.dispatched = await db.concurrently(
+            open_issue_messages(ids), line_summaries(ids), dispatched_orders(awaiting)
+        )
     return page
+
+
+async def list_row(order_id: int) -> OrderPage:
+    """One order as a dashboard row (after an action on that row)."""
+    rows = await db.fetch(f"SELECT {LIST_COLUMNS} FROM orders o WHERE o.id = {{}}", order_id)
+    for row in rows:
+        row["placed_at"] = _as_datetime(row["placed_at"])
+    page = OrderPage(rows=rows, next_cursor=None)
+    if rows:
+        page.issues = await open_issue_messages([order_id])
+        page.line_summary = await line_summaries([order_id])
+        page.dispatched = await dispatched_orders([order_id])
+    return page
+
+
+#: Supplier order statuses after which Process is no longer offered.
+SENT_OR_QUEUED = ("pending", "processed", "on_hold", "shipped")
+
+
+async def channel_names() -> dict[int, str]:
+    return {row["id"]: row["name"] for row in await Channel.select(Channel.id, Channel.name)}
+
+
+async def dispatched_orders(order_ids: list[int]) -> set[int]:
+    """Which of these orders are sent, or queued to be sent, to a supplier (the order page's rule too)."""
+    if not order_ids:
+        return set()
+    rows = await SupplierOrder.select(SupplierOrder.order).where(
+        SupplierOrder.order.is_in(order_ids) & SupplierOrder.status.is_in(list(SENT_OR_QUEUED))
+    )
+    return {row["order"] for row in rows}
 
 
 def _as_datetime(value: Any) -> dt.datetime:
@@ -332,6 +369,11 @@ class OrderDetail:
     events: list[dict[str, Any]]
     supplier_orders: list[dict[str, Any]]
 
+    @property
+    def shipping(self) -> ShippingSummary:
+        """Per accepted line: shipped, waiting for Mark as shipped, and left to ship."""
+        return summarize(self.lines, self.shipments)
+
 
 async def order_detail(order_id: int, event_limit: int = 200) -> OrderDetail | None:
     order = await Order.select().where(Order.id == order_id).first()
@@ -366,13 +408,17 @@ async def order_detail(order_id: int, event_limit: int = 200) -> OrderDetail | N
         .run(),
     )
     if shipments:
-        shipment_lines = await ShipmentLine.select(
-            ShipmentLine.shipment, ShipmentLine.quantity, ShipmentLine.order_line.sku
-        ).where(ShipmentLine.shipment.is_in([s["id"] for s in shipments]))
+        shipment_lines = (
+            await ShipmentLine.select(
+                ShipmentLine.shipment, ShipmentLine.quantity, ShipmentLine.order_line, ShipmentLine.order_line.sku
+            )
+            .where(ShipmentLine.shipment.is_in([s["id"] for s in shipments]))
+            .order_by(ShipmentLine.id)
+        )
         by_shipment: dict[int, list[dict[str, Any]]] = {}
         for row in shipment_lines:
             by_shipment.setdefault(row["shipment"], []).append(
-                {"sku": row["order_line.sku"], "quantity": row["quantity"]}
+                {"sku": row["order_line.sku"], "quantity": row["quantity"], "line_id": row["order_line"]}
             )
         for shipment in shipments:
             shipment["lines"] = by_shipment.get(shipment["id"], [])

@@ -31,6 +31,7 @@ OPERATION_NAMES = {
     "ship": "ship",
     "cancel": "cancel",
     "delivered": "delivered",
+    "returned": "returned",
     "stock": "stock_update",
     "dispatch": "order_dispatch",
     "update_address": "address_update",
@@ -173,7 +174,8 @@ async def give_up(message: dict[str, Any], owner: str, error: str, state: str = 
             outbox_id=message["id"],
         )
         if message["order"]:
-            async with change_order(message["order"], Actor("job", "outbox")) as change:
+            # Kept on a delivered order too: the merchant must know the channel did not hear it.
+            async with change_order(message["order"], Actor("job", "outbox"), final_ok=True) as change:
                 change.open_issue(
                     "channel_sync_failed" if message["target_kind"] == "channel" else "supplier_sync_failed",
                     f"Could not {message['action']} at the {message['target_kind']}: {error} "
@@ -201,3 +203,13 @@ async def retry_message(message_id: int) -> bool:
 
 async def pending_count() -> int:
     return await OutboxMessage.count().where(OutboxMessage.state == PENDING)
+
+
+async def waiting_targets(order_id: int, target_kind: str) -> set[int]:
+    """The channels or suppliers that still have a message about this order waiting to be delivered."""
+    rows = await OutboxMessage.select(OutboxMessage.target_id).where(
+        (OutboxMessage.order == order_id)
+        & (OutboxMessage.target_kind == target_kind)
+        & (OutboxMessage.state == PENDING)
+    )
+    return {row["target_id"] for row in rows}

@@ -6,11 +6,13 @@ never overwrites a merchant's concurrent change (a conflict makes the caller try
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from connectors.base import SupplierAddress, SupplierLine, SupplierOrderRequest, SupplierProblem
 from models.actors import Actor
 from models.clock import now
+from models.closing import queue_supplier_cancel
 from models.dispatch import DISPATCH_CODES, create_supplier_order
 from models.errors import DomainError
 from models.lifecycle import AT_SUPPLIER, FINAL_STATUSES, OrderStatus
@@ -84,7 +86,7 @@ def _actor(supplier: dict[str, Any]) -> Actor:
 async def record_created(context: dict[str, Any], remote_id: str, note: str = "") -> None:
     """The supplier has the order (created now, or found there): link it; the order is processing."""
     row, supplier = context["supplier_order"], context["supplier"]
-    async with change_order(row["order"], _actor(supplier)) as change:
+    async with change_order(row["order"], _actor(supplier), final_ok=True) as change:
         message = note or f"Created at {supplier['name']} as order {remote_id}"
         await SupplierOrder.update(
             {
@@ -101,12 +103,47 @@ async def record_created(context: dict[str, Any], remote_id: str, note: str = ""
         )
         if change.status == OrderStatus.AWAITING_FULFILLMENT:
             change.move_to(OrderStatus.PROCESSING, f"sent to {supplier['name']}")
+        elif change.status == OrderStatus.CANCELLED:
+            # Created while the order was being cancelled (a send already under way): cancel it too.
+            queue_supplier_cancel(change, row, attempt=f"after-create-{change.order['version']}")
+            change.event("supplier_cancel_queued", f"Cancelling at {supplier['name']}: the order was cancelled")
+
+
+async def record_cancelled(context: dict[str, Any], message: str, remote_id: str = "") -> None:
+    """The supplier cancelled its order (or never had it): the supplier order is cancelled here too."""
+    row, supplier = context["supplier_order"], context["supplier"]
+    async with change_order(row["order"], _actor(supplier), final_ok=True) as change:
+        fields = {
+            SupplierOrder.status: "cancelled",
+            SupplierOrder.last_message: message[:4000],
+            SupplierOrder.updated_at: now(),
+        }
+        if remote_id:
+            fields[SupplierOrder.supplier_order_id] = remote_id
+        await SupplierOrder.update(fields).where(SupplierOrder.id == row["id"])
+        change.event("supplier_cancelled", f"{supplier['name']}: {message}", details={"supplier": supplier["id"]})
+
+
+async def record_not_cancelled(context: dict[str, Any], message: str, remote_id: str = "") -> None:
+    """The supplier did not cancel (it cannot through its API, or refused): say what to do on the order."""
+    row, supplier = context["supplier_order"], context["supplier"]
+    async with change_order(row["order"], _actor(supplier), final_ok=True) as change:
+        fields = {SupplierOrder.last_message: message[:4000], SupplierOrder.updated_at: now()}
+        if remote_id and not row["supplier_order_id"]:
+            fields[SupplierOrder.supplier_order_id] = remote_id
+            fields[SupplierOrder.status] = "processed"
+        await SupplierOrder.update(fields).where(SupplierOrder.id == row["id"])
+        change.event(
+            "supplier_cancel_failed",
+            f"{supplier['name']} did not cancel: {message}",
+            details={"supplier": supplier["id"]},
+        )
 
 
 async def record_refusal(context: dict[str, Any], problems: list[SupplierProblem], status: str = "failed") -> None:
     """The supplier will not take the order as it is: each reason becomes a review issue."""
     row, supplier = context["supplier_order"], context["supplier"]
-    async with change_order(row["order"], _actor(supplier)) as change:
+    async with change_order(row["order"], _actor(supplier), final_ok=True) as change:
         text = " ".join(problem.message for problem in problems)
         await SupplierOrder.update(
             {SupplierOrder.status: status, SupplierOrder.last_message: text[:4000], SupplierOrder.updated_at: now()}
@@ -207,19 +244,14 @@ async def record_state(context: dict[str, Any], status: str, message: str) -> bo
     # An order still on hold whose issue was resolved (resubmitted, not fixed) needs the issue again.
     if unchanged and (status != "on_hold" or await _hold_issue_open(row["order"])):
         return False
-    async with change_order(row["order"], _actor(supplier)) as change:
+    async with change_order(row["order"], _actor(supplier), final_ok=True) as change:
         await SupplierOrder.update(
             {SupplierOrder.status: status, SupplierOrder.last_message: message[:4000], SupplierOrder.updated_at: now()}
         ).where(SupplierOrder.id == row["id"])
         text = f"{supplier['name']} order {row['supplier_order_id']}: {status.replace('_', ' ')}"
         change.event("supplier_status", f"{text} ({message})" if message else text, details={"status": status})
         if status == "on_hold":
-            change.open_issue(
-                "supplier_on_hold",
-                f"{supplier['name']} put the order on hold: {message.rstrip('.') or 'no reason given'}. "
-                "Fix it (e.g. Edit delivery address), then Resubmit order.",
-                source="supplier",
-            )
+            change.open_issue("supplier_on_hold", hold_text(supplier["name"], message), source="supplier")
             if change.status in REVIEWABLE:
                 change.move_to(OrderStatus.PENDING_REVIEW)
         elif row["status"] == "on_hold":
@@ -228,6 +260,16 @@ async def record_state(context: dict[str, Any], status: str, message: str) -> bo
             change.open_issue("supplier_error", f"{supplier['name']}: {message or status}", source="supplier")
             change.move_to(OrderStatus.PENDING_REVIEW)
     return True
+
+
+def hold_text(supplier_name: str, message: str) -> str:
+    """The review reason for an order a supplier holds, without its "On hold —" said twice."""
+    reason = re.sub(r"^\s*on[ _]hold\s*[—:-]*\s*", "", message, flags=re.IGNORECASE).rstrip(". ")
+    return (
+        f"{supplier_name} put the order on hold: {reason or 'no reason given'}. "
+        f"Edit delivery address if the address is the cause (the new address goes to {supplier_name}), "
+        "otherwise fix the cause and Resubmit order."
+    )
 
 
 async def _hold_issue_open(order_id: int) -> bool:

@@ -65,7 +65,13 @@ class Channel(Table, tablename="channel"):
     currency = Varchar(length=3, default="EUR")
     poll_interval_s = Integer(default=300)
     auto_accept = Boolean(default=False)
+    #: Auto-accept rule (models.auto_accept): hold an order whose SKU the catalog does not know …
+    hold_unknown_sku = Boolean(default=False)
+    #: … or with a line priced more than this many percent below its catalog cost (None: no price check).
+    hold_below_cost_pct = Integer(null=True, default=None)
     auto_process = Boolean(default=False)
+    #: Days from acceptance within which an order should ship; a later shipment counts as late.
+    handling_days = Integer(default=2)
     active = Boolean(default=True)
     last_import_at = Timestamptz(null=True, default=None)
     last_import_result = Text(default="")
@@ -91,9 +97,18 @@ class Supplier(Table, tablename="supplier"):
 
 
 class Carrier(Table, tablename="carrier"):
+    """A carrier from the list the operator maintains on the Settings page."""
+
     name = Varchar(length=100, unique=True)
+    #: A generic code from before per-channel codes; not edited any more, still matched against the carrier
+    #: names suppliers report. What a channel receives is in `channel_codes`.
     code = Varchar(length=50, default="")
+    #: The carrier's code on each channel as JSON `{"<channel id>": "<code>"}` (Mirakl carrier code,
+    #: Back Market shipper, MALL carrier id); a channel without one gets the carrier's name.
+    channel_codes = Text(default="{}")
+    #: Link to the carrier's tracking page, `{tracking}` standing for the tracking number.
     tracking_url_pattern = Varchar(length=500, default="")
+    #: A regular expression a tracking number of this carrier matches in full; empty: not checked.
     tracking_number_pattern = Varchar(length=200, default="")
     active = Boolean(default=True)
 
@@ -220,7 +235,32 @@ class CatalogUploadPart(Table, tablename="catalog_upload_part"):
     rows = Text(default="[]")
 
 
+class ResubmitRun(Table, tablename="resubmit_run"):
+    """*Resubmit all* on a supplier page: the orders it takes, worked through a few per request."""
+
+    supplier = ForeignKey(references=Supplier, on_delete=OnDelete.cascade, index=True)
+    started_by = Varchar(length=100, default="")
+    #: The order ids, as a JSON list, fixed when the run starts; `position` of them are done.
+    order_ids = Text(default="[]")
+    total = Integer(default=0)
+    position = Integer(default=0)
+    started_at = Timestamptz()
+    finished_at = Timestamptz(null=True, default=None)
+
+
+class ResubmitResult(Table, tablename="resubmit_result"):
+    """What resubmitting one order of a run did: sent, still blocked, or skipped, and the words why."""
+
+    run = ForeignKey(references=ResubmitRun, on_delete=OnDelete.cascade, index=True)
+    order = ForeignKey(references=Order, on_delete=OnDelete.cascade)
+    outcome = Varchar(length=16)
+    message = Text(default="")
+
+
 class Shipment(Table, tablename="shipment"):
+    """A parcel. `ready`: tracking added, waiting for *Mark as shipped* (nothing sent to the channel yet,
+    `shipped_at` is when it was added); `shipped`: it left, and the channel is told."""
+
     order = ForeignKey(references=Order, on_delete=OnDelete.cascade)
     supplier_order = ForeignKey(references=SupplierOrder, null=True, on_delete=OnDelete.set_null)
     carrier = ForeignKey(references=Carrier, null=True, on_delete=OnDelete.set_null)
@@ -230,6 +270,7 @@ class Shipment(Table, tablename="shipment"):
     no_tracking = Boolean(default=False)
     shipped_at = Timestamptz()
     created_by = Varchar(length=100, default="")
+    state = Varchar(length=16, default="shipped")
 
 
 class ShipmentLine(Table, tablename="shipment_line"):
@@ -299,6 +340,46 @@ class SyncIssue(Table, tablename="sync_issue"):
     retry_succeeded = Boolean(default=False)
 
 
+class NotificationMessage(Table, tablename="notification_message"):
+    """What one user is told: an e-mail, or (without a mail server or an address) a message kept in Waybill.
+
+    Every message stays readable on the Notifications page, whatever happened to the e-mail.
+    """
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    #: The address it went (or goes) to; empty when the user had none.
+    recipient = Varchar(length=254, default="")
+    subject = Varchar(length=300)
+    body = Text(default="")
+    orders = Integer(default=0)
+    #: `queued` (waiting for the mail server), `sent`, or `kept` (not e-mailed; `note` says why).
+    state = Varchar(length=16, default="queued", index=True)
+    note = Text(default="")
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(index=True)
+    lease_owner = Varchar(length=100, default="")
+    lease_until = Timestamptz(null=True, default=None)
+    last_error = Text(default="")
+    created_at = Timestamptz()
+    sent_at = Timestamptz(null=True, default=None)
+    read_at = Timestamptz(null=True, default=None, index=True)
+
+
+class Notification(Table, tablename="notification"):
+    """One user to tell that one order waits for acceptance, written in the transaction that made it wait.
+
+    A job gathers a user's waiting rows into one `NotificationMessage` (a digest when there are several).
+    """
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    order = ForeignKey(references=Order, on_delete=OnDelete.cascade, index=True)
+    kind = Varchar(length=32, default="awaiting_acceptance")
+    created_at = Timestamptz()
+    #: Set when the job took the row: into the message `gathered_into`, or none (the order no longer waited).
+    gathered_at = Timestamptz(null=True, default=None, index=True)
+    gathered_into = ForeignKey(references=NotificationMessage, null=True, on_delete=OnDelete.set_null, index=True)
+
+
 class RawPayload(Table, tablename="raw_payload"):
     """Every distinct version of an order as the channel sent it, for diagnosis and replay."""
 
@@ -340,12 +421,16 @@ ALL_TABLES: list[type[Table]] = [
     ShippingMapping,
     CatalogUpload,
     CatalogUploadPart,
+    ResubmitRun,
+    ResubmitResult,
     Shipment,
     ShipmentLine,
     ReviewIssue,
     Event,
     OutboxMessage,
     SyncIssue,
+    NotificationMessage,
+    Notification,
     RawPayload,
     OrderSearchTerm,
     OrderStatusCount,

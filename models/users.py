@@ -42,6 +42,10 @@ class Role(StrEnum):
         return self == Role.ADMIN
 
 
+#: Roles told when an order waits for acceptance: those that can accept it.
+NOTIFIED_ROLES: frozenset[str] = frozenset(role.value for role in Role if role.can_change_orders)
+
+
 @dataclass(frozen=True)
 class CurrentUser:
     id: int
@@ -83,8 +87,9 @@ async def create_user(
         errors["role"] = "Choose admin, operator or viewer."
     if len(password) < min_length:
         errors["password"] = f"Use at least {min_length} characters."
-    if email and "@" not in email:
-        errors["email"] = "Enter a valid e-mail address."
+    email = email.strip()
+    if email and (problem := email_problem(email)):
+        errors["email"] = problem
     if errors:
         raise FieldErrors(errors)
     rows = await User.insert(
@@ -94,10 +99,40 @@ async def create_user(
             role=role,
             password_hash=hash_password(password),
             active=True,
+            notify_new_orders=role in NOTIFIED_ROLES,
             created_at=now(),
         )
     ).returning(User.id)
     return CurrentUser(rows[0]["id"], username, Role(role), email)
+
+
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def email_problem(email: str) -> str | None:
+    """Why `email` cannot receive mail, or None."""
+    if len(email) > 254 or not EMAIL_PATTERN.fullmatch(email):
+        return f"“{email[:60]}” is not an e-mail address. Write it like name@example.com."
+    return None
+
+
+async def set_notification_preferences(user_id: int, email: str, notify_new_orders: bool) -> None:
+    """A user's own e-mail address and whether they are e-mailed when an order waits for acceptance.
+
+    Only roles that can accept orders are told; for others the preference stays off."""
+    email = email.strip()
+    if email and (problem := email_problem(email)):
+        raise FieldErrors({"email": problem})
+    row = await User.select(User.role).where(User.id == user_id).first()
+    if row is None:
+        raise FieldErrors({"email": "This user no longer exists."})
+    notify = notify_new_orders and row["role"] in NOTIFIED_ROLES
+    await User.update({User.email: email, User.notify_new_orders: notify}).where(User.id == user_id)
+
+
+async def notification_preferences(user_id: int) -> dict[str, Any]:
+    row = await User.select(User.email, User.role, User.notify_new_orders).where(User.id == user_id).first()
+    return row or {"email": "", "role": Role.VIEWER.value, "notify_new_orders": False}
 
 
 async def get_user(user_id: int) -> CurrentUser | None:

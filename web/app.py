@@ -30,7 +30,8 @@ from litestar.template.config import TemplateConfig
 
 from jobs.http import close_http_client
 from models import credentials, db
-from models.errors import Conflict, DomainError, NotFound
+from models.clock import now
+from models.errors import Conflict, DomainError, FieldErrors, NotFound
 from web.auth import PUBLIC_PATHS, WaybillAuthMiddleware
 from web.formatting import FILTERS
 from web.pages import is_htmx
@@ -99,6 +100,9 @@ def handle_conflict(request: Request, exc: Conflict) -> Response:
 
 
 def handle_domain_error(request: Request, exc: DomainError) -> Response:
+    if isinstance(exc, FieldErrors) and _wants_json(request):
+        # The API names what is wrong field by field, as the forms do.
+        return Response({"status_code": 422, "detail": exc.message, "errors": exc.errors}, status_code=422)
     return _error_page(request, 422, "Not possible", exc.message)
 
 
@@ -173,6 +177,7 @@ def create_app(
     def configure_jinja(engine: JinjaTemplateEngine) -> None:
         engine.engine.filters.update(FILTERS)
         engine.engine.globals["static_version"] = "1"
+        engine.engine.globals["now"] = now  # e.g. today's date as the default and limit of date fields
 
     app = Litestar(
         route_handlers=[

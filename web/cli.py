@@ -42,6 +42,7 @@ def demo(host: str, port: int, data_dir: str) -> None:
 
     from jobs.channel_jobs import install_channel_jobs
     from jobs.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_jobs, prepare_demo
+    from jobs.notification_jobs import notification_jobs
     from jobs.scheduler import scheduler_lifespan
     from jobs.supplier_jobs import install_supplier_jobs
     from web.app import create_app
@@ -61,7 +62,13 @@ def demo(host: str, port: int, data_dir: str) -> None:
 
     sandboxes = build_sandboxes(seed=7)
     settings.extra["sandboxes"] = sandboxes
-    installers = [install_channel_jobs, _demo_supplier_jobs(install_supplier_jobs), demo_jobs(sandboxes)]
+    # The demo never sends e-mail: its notifications are kept on the Notifications page.
+    installers = [
+        install_channel_jobs,
+        _demo_supplier_jobs(install_supplier_jobs),
+        demo_jobs(sandboxes),
+        notification_jobs(settings.smtp(), settings.link_base(host, port)),
+    ]
     hooks = [scheduler_lifespan(installers)] if settings.scheduler_enabled else []
     app = create_app(settings, lifespan_hooks=hooks)
     local_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -114,9 +121,15 @@ def serve(host: str, port: int) -> None:
             click.echo(f"Cannot start: {problem}", err=True)
         raise SystemExit(2)
     from jobs.channel_jobs import install_channel_jobs
+    from jobs.notification_jobs import notification_jobs
     from jobs.supplier_jobs import install_supplier_jobs
 
-    hooks = [scheduler_lifespan([install_channel_jobs, install_supplier_jobs])] if settings.scheduler_enabled else []
+    installers = [
+        install_channel_jobs,
+        install_supplier_jobs,
+        notification_jobs(settings.smtp(), settings.link_base(host, port)),
+    ]
+    hooks = [scheduler_lifespan(installers)] if settings.scheduler_enabled else []
     uvicorn.run(create_app(settings, lifespan_hooks=hooks), host=host, port=port, proxy_headers=True)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -11,7 +12,10 @@ from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency, get_currency_precision, get_currency_symbol
 from jinja2 import pass_context
+from markupsafe import Markup, escape
 
+from connectors.registry import channel_connector_class
+from models.acceptance import decisions_for_kind
 from models.lifecycle import STATUS_LABELS, OrderStatus
 
 LOCALE = "en"
@@ -139,7 +143,32 @@ def humanize(code: str) -> str:
     return code.replace("_", " ").capitalize()
 
 
+def channel_state(state: str, kind: str) -> str:
+    """A channel's own order state in words where the channel uses codes (Back Market's 3, 9…)."""
+    try:
+        return channel_connector_class(kind).pairing.describe(state)
+    except (KeyError, AttributeError):
+        return state
+
+
+URL_PATTERN = re.compile(r"https?://[^\s<>\"']+")
+
+
+def linkify(text: str) -> Markup:
+    """Plain text (an e-mail body) as HTML with its web addresses as links; everything else escaped."""
+    text = text or ""
+    out, position = [], 0
+    for match in URL_PATTERN.finditer(text):
+        url = match.group(0).rstrip(".,;:)")
+        out.append(escape(text[position : match.start()]))
+        out.append(Markup('<a href="{0}">{0}</a>').format(url))
+        position = match.start() + len(url)
+    out.append(escape(text[position:]))
+    return Markup("").join(out)
+
+
 FILTERS = {
+    "channel_state": channel_state,
     "money": money,
     "localtime": localtime,
     "localdate": localdate,
@@ -147,4 +176,6 @@ FILTERS = {
     "ago": ago,
     "status_label": status_label,
     "humanize": humanize,
+    "linkify": linkify,
+    "channel_decisions": decisions_for_kind,
 }

@@ -10,6 +10,7 @@ from litestar import Request
 from litestar.response import Template
 
 from models.app_settings import merchant_timezone
+from models.notification_inbox import unread_count
 from models.order_queries import pending_review_count
 from models.sync_issues import unresolved_count
 
@@ -29,11 +30,13 @@ def forget_timezone() -> None:
 
 
 async def base_context(request: Request) -> dict[str, Any]:
+    user = request.user if "user" in request.scope else None
     return {
-        "user": request.user if "user" in request.scope else None,
+        "user": user,
         "tz": await current_timezone(),
         "pending_review": await pending_review_count(),
         "connection_issues": await unresolved_count(),
+        "notifications_unread": await unread_count(user.id) if user else 0,
     }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from connectors.smtp import SmtpConfig
+
 
 def _flag(name: str, default: bool) -> bool:
     value = os.environ.get(name)
@@ -25,6 +27,8 @@ class Settings:
     smtp_password: str = ""
     smtp_from: str = "waybill@localhost"
     smtp_starttls: bool = True
+    #: Where people open Waybill (e.g. https://orders.example.com): the base of links in e-mails.
+    public_url: str = ""
     demo: bool = False
     #: Serve the marketplace sandboxes under /sandbox/… (the demo does; production only if asked).
     sandboxes: bool = False
@@ -44,8 +48,29 @@ class Settings:
             smtp_password=os.environ.get("WAYBILL_SMTP_PASSWORD", ""),
             smtp_from=os.environ.get("WAYBILL_SMTP_FROM", "waybill@localhost"),
             smtp_starttls=_flag("WAYBILL_SMTP_STARTTLS", True),
+            public_url=os.environ.get("WAYBILL_PUBLIC_URL", "").strip(),
             sandboxes=_flag("WAYBILL_SANDBOXES", False),
         )
+
+    def smtp(self) -> SmtpConfig | None:
+        """The mail server for notifications, or None: messages are then kept on the Notifications page."""
+        if not self.smtp_host or self.demo:
+            return None
+        return SmtpConfig(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            username=self.smtp_user,
+            password=self.smtp_password,
+            sender=self.smtp_from,
+            starttls=self.smtp_starttls,
+        )
+
+    def link_base(self, host: str = "127.0.0.1", port: int = 8000) -> str:
+        """The base of links in e-mails: `WAYBILL_PUBLIC_URL`, else the address this instance listens on."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        local = "localhost" if host in ("0.0.0.0", "::", "") else host
+        return f"http://{local}:{port}"
 
     def production_problems(self) -> list[str]:
         """What stops `waybill serve` from starting safely."""

@@ -330,7 +330,8 @@ async def test_ships_every_line_with_its_tracking(
     order = await add_order(client, base_url)
     order_id = str(order["order_id"])
     await connector.accept(order_id, decisions(order, True, True))
-    tracking = TrackingInfo("colissimo", "Colissimo", "6A12345678901", "https://suivi.example/6A12345678901")
+    # The carrier's code on this channel is Back Market's shipper name.
+    tracking = TrackingInfo("Colissimo", "La Poste Colissimo", "6A12345678901", "https://suivi.example/6A12345678901")
     await connector.push_tracking(order_id, tracking)
     seen = await view(client, base_url, order_id)
     assert seen["state"] == 9

@@ -29,7 +29,7 @@ def order_list(page: Page):
 
 def shown_ids(page: Page):
     """The order links of the list, newest first (a locator: `expect` retries until htmx has swapped)."""
-    return order_list(page).locator("tbody").get_by_role("link")
+    return order_list(page).locator("tbody a.order-link")
 
 
 def query_of(page: Page) -> dict[str, list[str]]:

@@ -19,6 +19,7 @@ TABS = list(TAB_STATUSES)
 MENU = [
     ("Suppliers", "/suppliers", "Suppliers"),
     ("Channels", "/channels", "Channels"),
+    ("Metrics", "/metrics", "Metrics"),
     ("Connection issues", "/connection-issues", "Connection issues"),
     ("Settings", "/settings", "Settings"),
 ]
@@ -102,6 +103,8 @@ def test_pages_fit_the_window_and_order_ids_stay_on_one_line(pages: Pages, world
         f"/orders/{shipped}",
         "/suppliers",
         "/channels",
+        "/metrics",
+        "/metrics?period=90",
         "/connection-issues",
         "/settings",
         "/orders/999999999",

@@ -87,7 +87,7 @@ def test_supplier_page_catalog_import_shipping_mapping_and_wallet(
     expect(page).to_have_url(re.compile(rf"/suppliers/{supplier_id}$"))
     expect(page.get_by_role("heading", name="E2E BigBuy", level=1)).to_be_visible()
     expect(page.get_by_role("navigation", name="Breadcrumb").get_by_role("link", name="Suppliers")).to_be_visible()
-    wallet = page.get_by_role("region", name="Wallet")
+    wallet = page.get_by_role("region", name="Wallet", exact=True)
     expect(wallet.get_by_label("Wallet balance")).to_have_text("€1.00")
 
     # Catalog: every chunk moves the bar; at the end, the summary and the one bad row.

@@ -248,6 +248,44 @@ async def test_supplier_tracking_becomes_shipments_and_goes_to_the_channel(chann
     assert sorted(m["action"] for m in tracking) == ["ship", "tracking", "tracking"]
 
 
+async def test_the_tracking_job_skips_suppliers_without_connector_and_goes_past_orders_it_cannot_read(
+    channel, suppliers, shipbob, http
+):
+    # An order sent by hand to a supplier Waybill has no connector for: nobody to ask about it.
+    manual = await add_supplier("Local workshop", "manual", "", {})
+    by_hand = await accepted_order(channel, "POLL-1", lines=[("BB-1001", 1, 1990)])
+    await link_manual(by_hand, manual, "WS-77", MERCHANT)
+    # An order ShipBob no longer knows (404 on every read).
+    lost = await accepted_order(channel, "POLL-2", lines=[("SB-0007", 1, 2990)])
+    await link_manual(lost, suppliers["shipbob"], "999999", MERCHANT)
+    # And one ShipBob has shipped.
+    shipped = await accepted_order(channel, "POLL-3", lines=[("SB-0007", 1, 2990)])
+    await process_order(shipped, MERCHANT)
+    await dispatch_order_now(shipped, http)
+    row = await SupplierOrder.select().where(SupplierOrder.order == shipped).first()
+    url = await supplier_url(suppliers["shipbob"])
+    answer = await http.post(
+        f"{url}/_control/orders/{row['supplier_order_id']}/ship", json={"carrier": "UPS", "tracking_number": "1Z5"}
+    )
+    assert answer.status_code < 300, answer.text
+
+    assert await poll_supplier_orders(http) == 2  # the lost order and the shipped one; not the manual one
+    assert await status_of(shipped) == "shipped"
+    # With room for one order per run, the one that cannot be read does not take every turn.
+    followed = await SupplierOrder.select(SupplierOrder.order).where(SupplierOrder.status == "processed")
+    assert {r["order"] for r in followed} == {by_hand, lost}
+    second = await accepted_order(channel, "POLL-4", lines=[("SB-0007", 1, 2990)])
+    await process_order(second, MERCHANT)
+    await dispatch_order_now(second, http)
+    row = await SupplierOrder.select().where(SupplierOrder.order == second).first()
+    await http.post(
+        f"{url}/_control/orders/{row['supplier_order_id']}/ship", json={"carrier": "UPS", "tracking_number": "1Z6"}
+    )
+    for _ in range(2):
+        await poll_supplier_orders(http, limit=1)
+    assert await status_of(second) == "shipped"
+
+
 async def test_order_sent_manually_links_it_and_nothing_is_created_at_the_supplier(channel, suppliers, bigbuy, http):
     order_id = await accepted_order(channel, "MAN-1", lines=[("BB-1001", 1, 1990)])
     await link_manual(order_id, suppliers["bigbuy"], "778899", MERCHANT)

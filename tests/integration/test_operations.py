@@ -9,6 +9,7 @@ import pytest
 
 from models.acceptance import accept_order, decide_line, edit_line_quantity, reject_order
 from models.actors import Actor
+from models.app_settings import merchant_timezone
 from models.clock import now
 from models.closing import (
     cancel_order,
@@ -18,13 +19,16 @@ from models.closing import (
     mark_sent_to_supplier,
     send_to_review,
 )
-from models.errors import Conflict, DomainError, FieldErrors, NotFound
+from models.dispatch import create_supplier_order, process_order
+from models.errors import Conflict, DomainError, FieldErrors, NotFound, OrderFinal
 from models.lifecycle import TRANSITIONS, OrderStatus, TransitionRefused
+from models.order_edits import edit_address, set_line_quantity
 from models.order_queries import OrderFilter, list_orders
-from models.shipping import add_shipment
-from models.tables import Carrier, Event, OutboxMessage, ReviewIssue, Shipment, ShipmentLine
+from models.shipping import add_shipment, add_tracking
+from models.tables import Carrier, Event, Order, OutboxMessage, ReviewIssue, Shipment, ShipmentLine, SupplierOrder
 from tests.conftest import import_one, make_order
 from tests.integration.support import (
+    add_supplier,
     counters_match_orders,
     event_kinds,
     open_issue_codes,
@@ -37,6 +41,19 @@ from tests.integration.support import (
 
 S = OrderStatus
 OPERATOR = Actor.user("operator")
+ADDRESS = {
+    "ship_first_name": "Zoë",
+    "ship_last_name": "Novák",
+    "ship_street1": "1 rue Neuve",
+    "ship_postcode": "75002",
+    "ship_city": "Paris",
+    "ship_country": "FR",
+}
+
+
+async def change_status_for_test(order_id: int, status: OrderStatus) -> None:
+    """Put an order in a status no operation leads to from here (e.g. a review opened by a job)."""
+    await Order.update({Order.status: status.value}).where(Order.id == order_id)
 
 
 # Building orders in each status through the operations themselves -------------------------------
@@ -295,7 +312,7 @@ async def test_a_decided_line_cannot_be_decided_again(channel):
     first, _ = await line_ids(order_id)
     await decide_line(order_id, first, True, OPERATOR)
     before = await snapshot(order_id)
-    with pytest.raises(DomainError, match="Line SKU-1 is already accepted"):
+    with pytest.raises(Conflict, match=r"Line SKU-1 was already accepted by operator\. Nothing changed\."):
         await decide_line(order_id, first, False, OPERATOR, reason="out_of_stock")
     assert await snapshot(order_id) == before
 
@@ -319,14 +336,22 @@ async def test_edit_line_quantity(channel):
     assert event["message"] == "Quantity of SKU-1 lowered from 2 to 1"
 
 
-@pytest.mark.parametrize("quantity", [0, -1, 3, 100])
-async def test_edit_line_quantity_refuses_out_of_range(channel, quantity):
+@pytest.mark.parametrize(
+    ("quantity", "message"),
+    [
+        (0, "A quantity must be at least 1; reject the line instead."),
+        (-1, "A quantity must be at least 1; reject the line instead."),
+        (3, "At most 2: a quantity can only be lowered, not raised."),
+        (100, "At most 2: a quantity can only be lowered, not raised."),
+    ],
+)
+async def test_edit_line_quantity_refuses_out_of_range(channel, quantity, message):
     order_id = await new_order(channel)
     first, _ = await line_ids(order_id)
     before = await snapshot(order_id)
     with pytest.raises(FieldErrors) as errors:
         await edit_line_quantity(order_id, first, quantity, OPERATOR)
-    assert errors.value.errors == {"quantity": "Enter a quantity from 1 to 2."}
+    assert errors.value.errors == {"quantity": message}
     assert await snapshot(order_id) == before
 
 
@@ -335,7 +360,7 @@ async def test_edit_quantity_of_a_decided_line_is_refused(channel):
     first, _ = await line_ids(order_id)
     await decide_line(order_id, first, True, OPERATOR)
     before = await snapshot(order_id)
-    with pytest.raises(DomainError, match="its quantity can no longer change"):
+    with pytest.raises(Conflict, match="SKU-1 was already accepted by operator; its quantity can no longer change"):
         await edit_line_quantity(order_id, first, 1, OPERATOR)
     assert await snapshot(order_id) == before
 
@@ -468,25 +493,56 @@ async def test_mark_delivered_records_the_date(channel):
     assert abs(order["delivered_at"] - delivered_on) < dt.timedelta(seconds=1)
     kinds = await event_kinds(order_id)
     assert kinds[-2:] == ["status_changed", "delivered"]
-    assert f"Marked as delivered on {delivered_on.date().isoformat()}" in (await order_events(order_id))[-1]["message"]
+    local_day = delivered_on.astimezone(await merchant_timezone()).strftime("%d %b %Y")
+    assert (await order_events(order_id))[-1]["message"] == f"Marked as delivered on {local_day}"
+    message = next(m for m in await outbox_for(order_id) if m["action"] == "delivered")
+    assert message["target_kind"] == "channel"
+    assert message["idempotency_key"] == f"channel:{channel['id']}:OP-1:delivered"
+
+
+async def test_a_delivery_day_is_recorded_in_the_merchants_time_zone(channel):
+    order_id = await order_in(channel, S.SHIPPED)
+    tz = await merchant_timezone()
+    today = now().astimezone(tz).date()
+    at = await mark_delivered(order_id, today, OPERATOR)
+    order = await order_row(order_id)
+    assert order["delivered_at"] == at
+    assert at.astimezone(tz).date() == today
+    assert order["shipped_at"] <= at <= now(), "between shipping and now"
 
 
 async def test_delivery_date_cannot_be_in_the_future(channel):
     order_id = await order_in(channel, S.SHIPPED)
     before = await snapshot(order_id)
-    with pytest.raises(FieldErrors) as errors:
-        await mark_delivered(order_id, now() + dt.timedelta(days=2), OPERATOR)
-    assert errors.value.errors == {"delivered_at": "The delivery date cannot be in the future."}
+    for future in (now() + dt.timedelta(days=2), (now() + dt.timedelta(days=2)).date()):
+        with pytest.raises(FieldErrors) as errors:
+            await mark_delivered(order_id, future, OPERATOR)
+        assert errors.value.errors == {"delivered_at": "The delivery date cannot be in the future."}
     assert await snapshot(order_id) == before
 
 
 async def test_delivery_date_cannot_be_before_shipping(channel):
     order_id = await order_in(channel, S.SHIPPED)
     before = await snapshot(order_id)
-    with pytest.raises(FieldErrors) as errors:
-        await mark_delivered(order_id, now() - dt.timedelta(days=3), OPERATOR)
-    assert errors.value.errors == {"delivered_at": "The delivery date cannot be before the order shipped."}
+    tz = await merchant_timezone()
+    shipped_day = before["order"]["shipped_at"].astimezone(tz).strftime("%d %b %Y")
+    for early in (now() - dt.timedelta(days=3), (now() - dt.timedelta(days=3)).astimezone(tz).date()):
+        with pytest.raises(FieldErrors) as errors:
+            await mark_delivered(order_id, early, OPERATOR)
+        assert errors.value.errors == {
+            "delivered_at": f"The delivery date cannot be before the order shipped ({shipped_day})."
+        }
     assert await snapshot(order_id) == before
+
+
+async def test_a_refused_step_explains_itself_before_a_stale_version(channel):
+    order_id = await order_in(channel, S.PROCESSING)
+    version = (await order_row(order_id))["version"]
+    await ship_all(order_id)
+    with pytest.raises(DomainError, match="Cancel order is not possible while the order is shipped"):
+        await cancel_order(order_id, OPERATOR, "customer asked", expected_version=version)
+    with pytest.raises(Conflict):
+        await mark_delivered(order_id, now(), OPERATOR, expected_version=version)
 
 
 async def test_naive_delivery_date_is_taken_as_utc(channel):
@@ -496,16 +552,25 @@ async def test_naive_delivery_date_is_taken_as_utc(channel):
 
 
 async def test_delivered_is_final(channel):
-    order_id = await order_in(channel, S.DELIVERED)
+    """Every operation, present and future, is refused on a delivered order: the guard is in change_order."""
+    order_id = await order_in(channel, S.DELIVERED, payment_method="on_account")
     before = await snapshot(order_id)
+    lines = await line_ids(order_id)
     for attempt in (
         lambda: mark_delivered(order_id, now(), OPERATOR),
         lambda: mark_returned(order_id, OPERATOR),
-        lambda: cancel_order(order_id, OPERATOR),
+        lambda: cancel_order(order_id, OPERATOR, "customer asked"),
+        lambda: mark_paid(order_id, OPERATOR),
+        lambda: edit_address(order_id, ADDRESS, OPERATOR),
+        lambda: set_line_quantity(order_id, lines[0], 1, OPERATOR),
+        lambda: add_shipment(order_id, {lines[0]: 1}, OPERATOR, no_tracking=True),
+        lambda: send_to_review(order_id, "address_error", "Address error", Actor("supplier", "BigBuy")),
+        lambda: process_order(order_id, OPERATOR),
     ):
-        with pytest.raises(TransitionRefused) as refused:
+        with pytest.raises(OrderFinal) as refused:
             await attempt()
-        assert "delivered" in str(refused.value)
+        assert "OP-1 was delivered on " in refused.value.message
+        assert "A delivered order is final: nothing about it can change any more." in refused.value.message
     assert await snapshot(order_id) == before, "the delivery date of a delivered order never changes"
 
 
@@ -517,9 +582,20 @@ async def test_mark_returned(channel):
     assert order["closed_at"] is not None
     last = (await order_events(order_id))[-1]
     assert last["message"] == "Status changed from Shipped to Returned: address unknown"
+    message = next(m for m in await outbox_for(order_id) if m["action"] == "returned")
+    assert message["target_kind"] == "channel"
     before = await snapshot(order_id)
     with pytest.raises(TransitionRefused):
         await mark_returned(order_id, OPERATOR, "again")
+    assert await snapshot(order_id) == before
+
+
+@pytest.mark.parametrize("status", [S.PROCESSING, S.PARTIALLY_SHIPPED, S.DELIVERED])
+async def test_returned_only_from_shipped(channel, status):
+    order_id = await order_in(channel, status)
+    before = await snapshot(order_id)
+    with pytest.raises(DomainError):
+        await mark_returned(order_id, OPERATOR, "came back")
     assert await snapshot(order_id) == before
 
 
@@ -548,7 +624,70 @@ async def test_no_cancel_once_anything_shipped(channel, status):
     order_id = await order_in(channel, status)
     before = await snapshot(order_id)
     with pytest.raises(TransitionRefused, match="Cancel order is not possible while the order is"):
-        await cancel_order(order_id, OPERATOR)
+        await cancel_order(order_id, OPERATOR, "customer asked")
+    assert await snapshot(order_id) == before
+
+
+async def test_no_cancel_of_an_order_in_review_with_a_shipped_parcel(channel):
+    order_id = await order_in(channel, S.PARTIALLY_SHIPPED)
+    await change_status_for_test(order_id, S.PENDING_REVIEW)
+    before = await snapshot(order_id)
+    with pytest.raises(DomainError, match="part of this order has already shipped"):
+        await cancel_order(order_id, OPERATOR, "customer asked")
+    assert await snapshot(order_id) == before
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "x" * 301])
+async def test_cancel_needs_a_reason(channel, reason):
+    order_id = await order_in(channel, S.AWAITING_FULFILLMENT)
+    before = await snapshot(order_id)
+    with pytest.raises(FieldErrors) as errors:
+        await cancel_order(order_id, OPERATOR, reason)
+    assert list(errors.value.errors) == ["reason"]
+    assert await snapshot(order_id) == before
+
+
+async def test_cancel_tells_the_channel_and_the_suppliers_holding_the_order(channel):
+    order_id = await order_in(channel, S.AWAITING_FULFILLMENT)
+    supplier = await add_supplier("Warehouse", "shipbob", "http://127.0.0.1:9/sandbox/shipbob", {"token": "t"})
+    other = await add_supplier("Dropship", "bigbuy", "http://127.0.0.1:9/sandbox/bigbuy", {"api_key": "k"})
+    refused = await add_supplier("Refused", "bigbuy", "http://127.0.0.1:9/sandbox/bigbuy", {"api_key": "k"})
+    await create_supplier_order(order_id, supplier, "processed", "Created", supplier_order_id="77")
+    await create_supplier_order(order_id, other, "pending", "Waiting to be sent")
+    await create_supplier_order(order_id, refused, "failed", "Insufficient wallet balance")
+    asked = await cancel_order(order_id, OPERATOR, "customer asked")
+    rows = {r["supplier"]: r for r in await SupplierOrder.select().where(SupplierOrder.order == order_id)}
+    assert sorted(asked) == sorted([rows[supplier]["id"], rows[other]["id"]])
+    assert rows[refused]["status"] == "cancelled", "never reached the supplier: cancelled here only"
+    assert rows[supplier]["status"] == "processed", "cancelled once the supplier confirms"
+    assert rows[supplier]["last_message"] == "Waiting to be cancelled"
+    messages = {(m["target_kind"], m["target_id"], m["action"]) for m in await outbox_for(order_id)}
+    assert ("supplier", supplier, "cancel") in messages
+    assert ("supplier", other, "cancel") in messages
+    assert ("supplier", refused, "cancel") not in messages
+    assert ("channel", channel["id"], "cancel") in messages
+    assert "Cancelling at Warehouse, Dropship" in [e["message"] for e in await order_events(order_id)]
+
+
+async def test_cancel_removes_parcels_ready_to_ship(channel):
+    order_id = await order_in(channel, S.PROCESSING)
+    first = (await line_ids(order_id))[0]
+    await add_tracking(order_id, {first: 1}, OPERATOR, no_tracking=True)
+    await cancel_order(order_id, OPERATOR, "customer asked")
+    assert (await order_row(order_id))["status"] == S.CANCELLED
+    assert not await Shipment.exists().where(Shipment.order == order_id)
+    assert "Parcels ready to ship removed, the order is cancelled (no tracking)" in [
+        e["message"] for e in await order_events(order_id)
+    ]
+
+
+async def test_cancel_is_refused_once_a_supplier_shipped_its_part(channel):
+    order_id = await order_in(channel, S.PROCESSING)
+    supplier = await add_supplier("Warehouse", "shipbob", "http://127.0.0.1:9/sandbox/shipbob", {"token": "t"})
+    await create_supplier_order(order_id, supplier, "shipped", "Completed", supplier_order_id="77")
+    before = await snapshot(order_id)
+    with pytest.raises(DomainError, match="Warehouse already shipped its part of the order"):
+        await cancel_order(order_id, OPERATOR, "customer asked")
     assert await snapshot(order_id) == before
 
 
@@ -572,6 +711,24 @@ async def test_card_orders_arrive_paid(channel):
     with pytest.raises(DomainError, match="already paid"):
         await mark_paid(order_id, OPERATOR)
     assert await snapshot(order_id) == before
+
+
+@pytest.mark.parametrize("status", [S.CANCELLED, S.RETURNED, S.REJECTED])
+async def test_a_closed_order_is_not_marked_paid(channel, status):
+    order_id = await order_in(channel, status, payment_method="on_account")
+    before = await snapshot(order_id)
+    with pytest.raises(DomainError, match="Mark as paid is not possible: the order is"):
+        await mark_paid(order_id, OPERATOR)
+    assert await snapshot(order_id) == before
+
+
+async def test_mark_paid_with_a_stale_version_is_a_conflict(channel):
+    order_id = await new_order(channel, payment_method="on_account")
+    await accept_order(order_id, OPERATOR)
+    with pytest.raises(Conflict):
+        await mark_paid(order_id, OPERATOR, expected_version=1)
+    await mark_paid(order_id, OPERATOR, expected_version=2)
+    assert (await order_row(order_id))["payment_status"] == "paid"
 
 
 # Review --------------------------------------------------------------------------------------------

@@ -384,7 +384,7 @@ async def test_badge_fragment_and_its_accessible_label(client, users, channel, p
 
 async def test_badge_without_pending_orders_has_no_dot(client, users, channel):
     order_id = await import_one(channel, make_order("R-1", last_name=""))
-    await cancel_order(order_id, Actor.user("operator"))
+    await cancel_order(order_id, Actor.user("operator"), "customer asked")
     await login(client, "viewer")
     response = await client.get("/orders/badge")
     assert "red-dot" not in response.text
@@ -815,13 +815,13 @@ async def test_openapi_schema_documents_the_orders_api(client, users):
 
 @get("/test-only/cancel/{order_id:int}", sync_to_thread=False)
 async def cancel_via_http(order_id: int) -> dict:
-    await cancel_order(order_id, Actor.user("operator"))
+    await cancel_order(order_id, Actor.user("operator"), "customer asked")
     return {"ok": True}
 
 
 @get("/api/test-only/cancel/{order_id:int}", sync_to_thread=False)
 async def cancel_via_api(order_id: int) -> dict:
-    await cancel_order(order_id, Actor.user("operator"))
+    await cancel_order(order_id, Actor.user("operator"), "customer asked")
     return {"ok": True}
 
 
@@ -834,7 +834,7 @@ async def app_client(settings) -> AsyncIterator[httpx.AsyncClient]:
 
 async def test_a_refused_transition_is_a_clear_message_in_page_and_api(app_client, users, channel):
     order_id = await import_one(channel, make_order("RT-1"))
-    await cancel_order(order_id, Actor.user("operator"))
+    await cancel_order(order_id, Actor.user("operator"), "customer asked")
     await login(app_client, "operator")
     page = await app_client.get(f"/test-only/cancel/{order_id}")
     assert page.status_code == 422

@@ -65,6 +65,8 @@ class ApiShipment:
     no_tracking: bool
     shipped_at: dt.datetime
     lines: list[ApiShipmentLine]
+    #: `ready`: tracking added, waiting for Mark as shipped (`shipped_at` is when it was added); `shipped`.
+    state: str = "shipped"
 
 
 @dataclass
@@ -236,6 +238,7 @@ class ApiOrdersController(Controller):
                     s["no_tracking"],
                     s["shipped_at"],
                     [ApiShipmentLine(x["sku"], x["quantity"]) for x in s.get("lines", [])],
+                    s["state"],
                 )
                 for s in detail.shipments
             ],

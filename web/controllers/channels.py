@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 from connectors.registry import CREDENTIAL_FIELDS, channel_kinds
 from jobs.http import http_client
 from jobs.importer import sync_channel
+from models.auto_accept import AutoAcceptRule
 from models.channels import ChannelForm, create_channel, credential_fields_set, get_channel, update_channel
 from models.errors import FieldErrors
 from models.integrations import channel_overview
@@ -32,9 +33,12 @@ def _form_from(data: dict[str, Any]) -> ChannelForm:
         kind=kind,
         base_url=str(data.get("base_url", "")),
         poll_interval_s=str(data.get("poll_interval_s", "300")),
+        handling_days=str(data.get("handling_days", "2")),
         auto_accept=data.get("auto_accept") == "on",
+        hold_unknown_sku=data.get("hold_unknown_sku") == "on",
+        hold_below_cost_pct=str(data.get("hold_below_cost_pct", "")),
         auto_process=data.get("auto_process") == "on",
-        active=data.get("active", "on") == "on",
+        active=data.get("active") == "on",
         currency=str(data.get("currency", "EUR")),
         credentials=creds,
     )
@@ -88,7 +92,14 @@ class ChannelsController(Controller):
 
     @get("/new", guards=[require_admin])
     async def new_channel(self, request: Request) -> Template:
-        form = {"poll_interval_s": 300, "currency": "EUR", "active": True, "kind": "mirakl"}
+        form = {
+            "poll_interval_s": 300,
+            "handling_days": 2,
+            "currency": "EUR",
+            "active": True,
+            "kind": "mirakl",
+            "hold_unknown_sku": True,
+        }
         return await self._form_page(request, None, form, {})
 
     @post("/", guards=[require_admin])
@@ -111,6 +122,7 @@ class ChannelsController(Controller):
             pairing=_pairing_rows(channel["kind"]),
             issues=await recent_issues("channel", channel_id),
             stored_credentials=_credential_labels(channel),
+            auto_accept_rule=AutoAcceptRule.of(channel).describe(),
             message="Channel added. Use Sync now to import its open orders." if created else "",
         )
 

@@ -11,7 +11,9 @@ from jobs.connections import supplier_connector
 from jobs.dispatcher import dispatch_due
 from jobs.http import http_client
 from jobs.importer import sync_channel
+from jobs.notification_jobs import send_queued_mail
 from models.integrations import connection_issue_groups
+from models.mail_queue import MAIL_KIND, retry_mail_now
 from models.outbox import retry_message
 from models.suppliers import WALLET_OPERATION, refresh_wallet
 from models.sync_issues import get_issue
@@ -25,9 +27,9 @@ class ConnectionIssuesController(Controller):
 
     @get("/")
     async def issues(self, request: Request) -> Template:
-        return await render(
-            request, "connection_issues.html", nav="connection_issues", groups=await connection_issue_groups()
-        )
+        mail = request.app.state.settings.smtp()
+        groups = await connection_issue_groups(f"{mail.host}:{mail.port}" if mail else "")
+        return await render(request, "connection_issues.html", nav="connection_issues", groups=groups)
 
     @post("/{issue_id:int}/retry", guards=[require_operator])
     async def retry(self, request: Request, issue_id: FromPath[int]) -> Template | Redirect:
@@ -40,6 +42,11 @@ class ConnectionIssuesController(Controller):
             await dispatch_due(http_client())
         elif issue["operation"] == "order_import" and issue["integration_kind"] == "channel":
             await sync_channel(issue["integration_id"], http_client())
+        elif issue["integration_kind"] == MAIL_KIND:
+            await retry_mail_now()
+            mail = request.app.state.settings.smtp()
+            if mail is not None:
+                await send_queued_mail(mail)
         elif issue["operation"] == WALLET_OPERATION and issue["integration_kind"] == "supplier":
             await refresh_wallet(issue["integration_id"], lambda supplier: supplier_connector(supplier, http_client()))
         issue = await get_issue(issue_id)

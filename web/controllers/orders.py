@@ -25,8 +25,8 @@ from models.order_queries import (
     tab_counts,
 )
 from models.payloads import payload_for_order
-from web.controllers.order_actions import render_order_page
 from web.order_filters import parse_filter
+from web.order_page import render_order_page
 from web.pages import current_timezone, fragment, is_htmx, render
 
 CSV_HEADER = [

@@ -1,4 +1,4 @@
-"""Settings: the merchant's time zone, API tokens and (for admins) users."""
+"""Settings: the merchant's time zone, API tokens, carriers and (for admins) users."""
 
 from __future__ import annotations
 
@@ -11,10 +11,19 @@ from litestar.params import Body, FromPath
 from litestar.response import Template
 
 from models.app_settings import set_merchant_timezone
+from models.carriers import code_channels, list_carriers
 from models.errors import FieldErrors
 from models.tables import User
-from models.users import create_api_token, create_user, list_api_tokens, revoke_api_token
+from models.users import (
+    create_api_token,
+    create_user,
+    list_api_tokens,
+    notification_preferences,
+    revoke_api_token,
+    set_notification_preferences,
+)
 from web.auth import require_admin, require_operator
+from web.controllers.notifications import mail_status
 from web.pages import current_timezone, forget_timezone, render
 
 FORM = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -25,22 +34,28 @@ class SettingsController(Controller):
     path = "/settings"
     include_in_schema = False
 
-    async def _page(self, request: Request, status_code: int = 200, **extra: Any) -> Template:
+    @staticmethod
+    async def _page(request: Request, status_code: int = 200, **extra: Any) -> Template:
+        """The page; also the answer of other Settings sections (carriers) to a plain form post."""
         user = request.user
         context: dict[str, Any] = {
             "nav": "settings",
             "timezones": COMMON_TIMEZONES,
             "current_tz": str(await current_timezone()),
             "tokens": await list_api_tokens(user.id),
-            "users": await User.select(User.id, User.username, User.email, User.role, User.active).order_by(
-                User.username
-            )
+            "users": await User.select(
+                User.id, User.username, User.email, User.role, User.active, User.notify_new_orders
+            ).order_by(User.username)
             if user.is_admin
             else [],
             "errors": {},
             "new_token": None,
             "message": "",
             "form": {},
+            "prefs": await notification_preferences(user.id),
+            "mail_status": mail_status(request),
+            "carriers": await list_carriers(),
+            "carrier_channels": await code_channels(),
         }
         context.update(extra)
         return await render(request, "settings.html", status_code=status_code, **context)
@@ -57,6 +72,25 @@ class SettingsController(Controller):
             return await self._page(request, 400, errors=exc.errors)
         forget_timezone()
         return await self._page(request, message="Time zone saved.")
+
+    @post("/notifications", guards=[require_operator])
+    async def update_notifications(self, request: Request, data: FORM) -> Template:
+        email = str(data.get("email", ""))
+        notify = str(data.get("notify_new_orders", "")) in ("1", "on", "true")
+        try:
+            await set_notification_preferences(request.user.id, email, notify)
+        except FieldErrors as exc:
+            # What was typed stays in the form, with the reason.
+            prefs = {**await notification_preferences(request.user.id), "email": email, "notify_new_orders": notify}
+            return await self._page(request, 400, errors={"notify_email": exc.errors["email"]}, prefs=prefs)
+        saved = await notification_preferences(request.user.id)
+        if saved["notify_new_orders"] and not saved["email"]:
+            message = "Notification settings saved. Add an e-mail address to get them by e-mail too."
+        elif saved["notify_new_orders"]:
+            message = f"Notification settings saved: orders waiting for acceptance are e-mailed to {saved['email']}."
+        else:
+            message = "Notification settings saved: you are not e-mailed about new orders."
+        return await self._page(request, message=message)
 
     @post("/tokens", guards=[require_operator])
     async def create_token(self, request: Request, data: FORM) -> Template:

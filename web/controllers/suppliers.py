@@ -1,4 +1,5 @@
-"""Suppliers: the list, and one supplier's page with its wallet, catalog import and shipping mappings."""
+"""Suppliers: the list, add and edit, and one supplier's page with its wallet, catalog import and shipping
+mappings."""
 
 from __future__ import annotations
 
@@ -12,9 +13,14 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
+from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_422_UNPROCESSABLE_ENTITY
 
-from connectors.registry import supplier_kinds
+from connectors.registry import (
+    SUPPLIER_BASE_URLS,
+    SUPPLIER_CREDENTIAL_FIELDS,
+    SUPPLIER_VISIBLE_CREDENTIALS,
+    supplier_kinds,
+)
 from jobs.connections import supplier_connector
 from jobs.http import http_client
 from models.catalog import supplier_catalog
@@ -29,10 +35,19 @@ from models.shipping_mappings import (
     supplier_mappings,
     update_mapping,
 )
+from models.supplier_setup import (
+    SupplierForm,
+    create_supplier,
+    credential_fields_set,
+    kind_locked,
+    update_supplier,
+    visible_credentials,
+)
 from models.suppliers import WalletRefresh, get_supplier, orders_waiting_count, refresh_wallet
 from models.sync_issues import recent_issues
 from models.tables import Channel
-from web.auth import require_operator
+from web.auth import require_admin, require_operator
+from web.controllers.supplier_resubmit import resubmit_context
 from web.pages import fragment, is_htmx, render
 
 FORM = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -42,6 +57,37 @@ TOO_LARGE = (
     f"The file is larger than {MAX_BYTES // 1024 // 1024} MB, the limit for catalog files. "
     "Split it into smaller files and import them one after the other."
 )
+
+
+def _form_from(data: dict[str, Any]) -> SupplierForm:
+    kind = str(data.get("kind", "")).strip()
+    creds = {key: str(data.get(f"cred_{kind}_{key}", "")) for key, _ in SUPPLIER_CREDENTIAL_FIELDS.get(kind, ())}
+    return SupplierForm(
+        name=str(data.get("name", "")),
+        kind=kind,
+        base_url=str(data.get("base_url", "")),
+        prepaid=data.get("prepaid") == "on",
+        active=data.get("active") == "on",
+        credentials=creds,
+    )
+
+
+def _kind_label(kind: str) -> str:
+    return getattr(supplier_kinds().get(kind), "label", kind)
+
+
+def _stored_credential_labels(supplier: dict[str, Any]) -> list[str]:
+    """Labels of the stored secrets, in the form's order; identifiers such as a channel id are shown apart."""
+    stored = credential_fields_set(supplier)
+    fields = SUPPLIER_CREDENTIAL_FIELDS.get(supplier["kind"], ())
+    shown = SUPPLIER_VISIBLE_CREDENTIALS.get(supplier["kind"], frozenset())
+    known = [label for key, label in fields if key in stored and key not in shown]
+    return known + [key for key in stored if key not in dict(fields)]
+
+
+def _shown_credentials(supplier: dict[str, Any]) -> dict[str, str]:
+    labels = dict(SUPPLIER_CREDENTIAL_FIELDS.get(supplier["kind"], ()))
+    return {labels.get(key, key): value for key, value in visible_credentials(supplier).items()}
 
 
 def _anchor(supplier_id: int, section: str, **query: Any) -> str:
@@ -56,7 +102,78 @@ class SuppliersController(Controller):
 
     @get("/")
     async def suppliers(self, request: Request) -> Template:
-        return await render(request, "suppliers/list.html", nav="suppliers", suppliers=await supplier_overview())
+        kinds = {kind: cls.label for kind, cls in supplier_kinds().items()}
+        return await render(
+            request, "suppliers/list.html", nav="suppliers", suppliers=await supplier_overview(), kinds=kinds
+        )
+
+    # -- add and edit --------------------------------------------------------------------------------
+
+    async def _form_page(
+        self,
+        request: Request,
+        supplier: dict[str, Any] | None,
+        form: SupplierForm,
+        errors: dict[str, str],
+        status_code: int = 200,
+    ) -> Template:
+        """The supplier form; on bad input it comes back with everything typed and a message per field."""
+        kinds = supplier_kinds()
+        return await render(
+            request,
+            "suppliers/form.html",
+            status_code=status_code,
+            nav="suppliers",
+            supplier=supplier,
+            form=form,
+            errors=errors,
+            kinds={kind: cls.label for kind, cls in kinds.items()},
+            prepaid_kinds={kind for kind, cls in kinds.items() if getattr(cls, "prepaid", False)},
+            credential_fields={kind: SUPPLIER_CREDENTIAL_FIELDS.get(kind, ()) for kind in kinds},
+            visible_fields=SUPPLIER_VISIBLE_CREDENTIALS,
+            base_urls=SUPPLIER_BASE_URLS,
+            stored_credentials=credential_fields_set(supplier) if supplier else [],
+            kind_locked=await kind_locked(supplier["id"]) if supplier else False,
+        )
+
+    @get("/new", guards=[require_admin])
+    async def new_supplier(self, request: Request) -> Template:
+        kinds = supplier_kinds()
+        kind = next(iter(kinds), "")
+        form = SupplierForm(name="", kind=kind, base_url="", prepaid=getattr(kinds.get(kind), "prepaid", False))
+        return await self._form_page(request, None, form, {})
+
+    @post("/", guards=[require_admin])
+    async def add_supplier(self, request: Request, data: FORM) -> Template | Redirect:
+        form = _form_from(data)
+        try:
+            supplier_id = await create_supplier(form, supplier_kinds())
+        except FieldErrors as exc:
+            return await self._form_page(request, None, form, exc.errors, HTTP_422_UNPROCESSABLE_ENTITY)
+        return Redirect(f"/suppliers/{supplier_id}?created=1")
+
+    @get("/{supplier_id:int}/edit", guards=[require_admin])
+    async def edit_supplier(self, request: Request, supplier_id: FromPath[int]) -> Template:
+        supplier = await get_supplier(supplier_id)
+        form = SupplierForm(
+            name=supplier["name"],
+            kind=supplier["kind"],
+            base_url=supplier["base_url"],
+            prepaid=supplier["prepaid"],
+            active=supplier["active"],
+            credentials=visible_credentials(supplier),
+        )
+        return await self._form_page(request, supplier, form, {})
+
+    @post("/{supplier_id:int}", guards=[require_admin])
+    async def save_supplier(self, request: Request, supplier_id: FromPath[int], data: FORM) -> Template | Redirect:
+        supplier = await get_supplier(supplier_id)
+        form = _form_from(data)
+        try:
+            await update_supplier(supplier_id, form, supplier_kinds())
+        except FieldErrors as exc:
+            return await self._form_page(request, supplier, form, exc.errors, HTTP_422_UNPROCESSABLE_ENTITY)
+        return Redirect(f"/suppliers/{supplier_id}?saved=1")
 
     # -- the page and its fragments ----------------------------------------------------------------
 
@@ -108,9 +225,12 @@ class SuppliersController(Controller):
         )
         context.update(
             nav="suppliers",
-            kind_label=getattr(supplier_kinds().get(context["supplier"]["kind"]), "label", context["supplier"]["kind"]),
+            kind_label=_kind_label(context["supplier"]["kind"]),
+            stored_credentials=_stored_credential_labels(context["supplier"]),
+            shown_credentials=_shown_credentials(context["supplier"]),
             waiting=await orders_waiting_count(supplier_id),
             issues=await recent_issues("supplier", supplier_id),
+            **await resubmit_context(supplier_id),
             upload=upload or await latest_upload(supplier_id),
             upload_errors={},
             max_upload_mb=MAX_BYTES // 1024 // 1024,
@@ -128,8 +248,13 @@ class SuppliersController(Controller):
         after: FromQuery[str] = "",
         upload: FromQuery[int | None] = None,
         edit_mapping: FromQuery[int | None] = None,
+        created: FromQuery[str] = "",
+        saved: FromQuery[str] = "",
     ) -> Template:
-        return await self._page(request, supplier_id, q=q, after=after, upload_id=upload, editing=edit_mapping)
+        notice = "created" if created else "saved" if saved else ""
+        return await self._page(
+            request, supplier_id, q=q, after=after, upload_id=upload, editing=edit_mapping, notice=notice
+        )
 
     # -- wallet --------------------------------------------------------------------------------------
 

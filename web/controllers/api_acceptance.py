@@ -1,0 +1,181 @@
+"""JSON API v1: accept and reject marketplace orders, whole or line by line, and lower a line's quantity.
+
+The same domain operations and messages as the order page (`models.acceptance`), with an API token
+of a user who may change orders. A decision that no longer applies (someone decided first, the order
+moved on, or `version` is not the order's version any more) answers 409 and changes nothing; input
+the rules refuse answers 422 with the message per field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar import Controller, Request, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, JSONBody
+
+from models.acceptance import accept_order, decide_line, edit_line_quantity, reject_order
+from models.money import amount
+from models.order_queries import order_detail
+from web.api_errors import ApiError
+from web.auth import require_operator
+from web.controllers.api import ApiLine
+from web.decisions import DecisionAnswer, decide_and_send
+from web.order_page import actor_of
+
+
+@dataclass
+class ApiVersion:
+    """`version`: the order version you read (GET /api/v1/orders/{id}); if the order changed since, 409."""
+
+    version: int | None = None
+
+
+@dataclass
+class ApiRejection:
+    """`reason`: out_of_stock, price_error, cannot_ship_to_address or other (then `reason_text` is required)."""
+
+    reason: str
+    reason_text: str = ""
+    version: int | None = None
+
+
+@dataclass
+class ApiQuantity:
+    """`quantity`: the new quantity, from 1 to the line's current quantity (it can only be lowered)."""
+
+    quantity: int
+    version: int | None = None
+
+
+@dataclass
+class ApiDecision:
+    message: str
+    #: `success`, `info` (the channel has not answered yet; Waybill keeps trying) or `error` (the channel refused).
+    channel_outcome: str
+    order_id: int
+    status: str
+    version: int
+    channel_status: str
+    lines: list[ApiLine]
+
+
+ERRORS = {
+    404: ResponseSpec(ApiError, description="No such order, or the line is not part of it."),
+    409: ResponseSpec(
+        ApiError,
+        description="The decision no longer applies: the line or order was decided first by someone else, the "
+        "order is no longer awaiting acceptance, or `version` is not the order's current version. Nothing changed.",
+    ),
+    422: ResponseSpec(
+        ApiError,
+        description="The rules refuse it (e.g. no rejection reason, a quantity raised, a channel that cannot refuse "
+        "single lines, an order that needs review first). `errors` names the fields. Nothing changed.",
+    ),
+}
+
+
+async def _answer(order_id: int, answer: DecisionAnswer) -> ApiDecision:
+    detail = await order_detail(order_id)
+    assert detail is not None  # the decision just changed it
+    o = detail.order
+    lines = [
+        ApiLine(
+            line["id"],
+            line["position"],
+            line["sku"],
+            line["title"],
+            line["quantity"],
+            amount(line["unit_price"], o["currency"]),
+            line["status"],
+            line["rejection_reason"],
+        )
+        for line in detail.lines
+    ]
+    return ApiDecision(answer.message, answer.level, o["id"], o["status"], o["version"], o["channel_status"], lines)
+
+
+class ApiAcceptanceController(Controller):
+    path = "/api/v1/orders/{order_id:int}"
+    tags = ["acceptance"]
+    guards = [require_operator]
+
+    @post(
+        "/accept",
+        status_code=200,
+        summary="Accept order",
+        description="Accepts every line still to decide. The decision goes to the channel as it expects it.",
+        responses=ERRORS,
+    )
+    async def accept(
+        self, request: Request, order_id: FromPath[int], data: JSONBody[ApiVersion | None] = None
+    ) -> ApiDecision:
+        version = data.version if data else None
+        answer = await decide_and_send(order_id, lambda: accept_order(order_id, actor_of(request), version))
+        return await _answer(order_id, answer)
+
+    @post(
+        "/reject",
+        status_code=200,
+        summary="Reject order",
+        description="Rejects every line still to decide, with one reason.",
+        responses=ERRORS,
+    )
+    async def reject(self, request: Request, order_id: FromPath[int], data: JSONBody[ApiRejection]) -> ApiDecision:
+        answer = await decide_and_send(
+            order_id,
+            lambda: reject_order(order_id, actor_of(request), data.reason, data.reason_text, data.version),
+        )
+        return await _answer(order_id, answer)
+
+    @post(
+        "/lines/{line_id:int}/accept",
+        status_code=200,
+        summary="Accept one line",
+        responses=ERRORS,
+    )
+    async def accept_line(
+        self,
+        request: Request,
+        order_id: FromPath[int],
+        line_id: FromPath[int],
+        data: JSONBody[ApiVersion | None] = None,
+    ) -> ApiDecision:
+        version = data.version if data else None
+        answer = await decide_and_send(
+            order_id, lambda: decide_line(order_id, line_id, True, actor_of(request), expected_version=version)
+        )
+        return await _answer(order_id, answer)
+
+    @post(
+        "/lines/{line_id:int}/reject",
+        status_code=200,
+        summary="Reject one line",
+        description="Channels that cannot refuse single lines (MALL) answer 422: reject the whole order instead.",
+        responses=ERRORS,
+    )
+    async def reject_line(
+        self, request: Request, order_id: FromPath[int], line_id: FromPath[int], data: JSONBody[ApiRejection]
+    ) -> ApiDecision:
+        answer = await decide_and_send(
+            order_id,
+            lambda: decide_line(
+                order_id, line_id, False, actor_of(request), data.reason, data.reason_text, data.version
+            ),
+        )
+        return await _answer(order_id, answer)
+
+    @post(
+        "/lines/{line_id:int}/quantity",
+        status_code=200,
+        summary="Lower a line's quantity (Edit)",
+        description="Only while the line is still to decide; a quantity can be lowered, never raised.",
+        responses=ERRORS,
+    )
+    async def edit_line(
+        self, request: Request, order_id: FromPath[int], line_id: FromPath[int], data: JSONBody[ApiQuantity]
+    ) -> ApiDecision:
+        answer = await decide_and_send(
+            order_id, lambda: edit_line_quantity(order_id, line_id, data.quantity, actor_of(request), data.version)
+        )
+        return await _answer(order_id, answer)

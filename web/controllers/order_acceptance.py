@@ -1,0 +1,114 @@
+"""Order page actions of marketplace acceptance: Accept order, Reject order, and per line Edit,
+Accept and Reject.
+
+Each htmx action answers with the `#fulfilment` fragment (the acceptance card is part of it) plus
+out-of-band updates of the status, lines and audit trail; a plain form post gets the whole page.
+A missing rejection reason or a bad quantity is shown at its field with what was typed kept;
+refusals and conflicts change nothing and say why.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Template
+
+from models.acceptance import accept_order, decide_line, edit_line_quantity, reject_order
+from models.errors import DomainError, FieldErrors
+from web.auth import require_operator
+from web.decisions import decide_and_send
+from web.order_page import actor_of, answer_action, form_version, load_detail, render_order_page
+from web.pages import fragment, is_htmx
+
+FORM = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def _reason(data: dict[str, Any]) -> tuple[str, str]:
+    return str(data.get("reason", "")), str(data.get("reason_text", ""))
+
+
+def _quantity(raw: str) -> int:
+    text = raw.strip()
+    if not text.lstrip("-").isdigit():
+        raise FieldErrors({"quantity": "Enter a whole number."}, "Quantity not saved.")
+    return int(text)
+
+
+class OrderAcceptanceController(Controller):
+    path = "/orders/{order_id:int}"
+    include_in_schema = False
+
+    async def _decide(self, request: Request, order_id: int, decision, form: dict[str, Any]) -> Template:
+        """Run a decision and answer; `form` says which form to show again, with its values, on bad input."""
+        try:
+            answer = await decide_and_send(order_id, decision)
+        except FieldErrors as exc:
+            acceptance = {**form, "errors": exc.errors}
+            return await answer_action(request, order_id, exc.message, "error", acceptance=acceptance)
+        except DomainError as exc:
+            return await answer_action(request, order_id, exc.message, "error")
+        return await answer_action(request, order_id, answer.message, answer.level)
+
+    @post("/accept", guards=[require_operator])
+    async def accept(self, request: Request, order_id: FromPath[int], data: FORM) -> Template:
+        return await self._decide(
+            request, order_id, lambda: accept_order(order_id, actor_of(request), form_version(data)), {}
+        )
+
+    @post("/reject", guards=[require_operator])
+    async def reject(self, request: Request, order_id: FromPath[int], data: FORM) -> Template:
+        reason, text = _reason(data)
+        return await self._decide(
+            request,
+            order_id,
+            lambda: reject_order(order_id, actor_of(request), reason, text, form_version(data)),
+            {"open": "reject-order", "values": {"reason": reason, "reason_text": text}},
+        )
+
+    @post("/lines/{line_id:int}/accept", guards=[require_operator])
+    async def accept_line(
+        self, request: Request, order_id: FromPath[int], line_id: FromPath[int], data: FORM
+    ) -> Template:
+        return await self._decide(
+            request,
+            order_id,
+            lambda: decide_line(order_id, line_id, True, actor_of(request), expected_version=form_version(data)),
+            {},
+        )
+
+    @post("/lines/{line_id:int}/reject", guards=[require_operator])
+    async def reject_line(
+        self, request: Request, order_id: FromPath[int], line_id: FromPath[int], data: FORM
+    ) -> Template:
+        reason, text = _reason(data)
+        return await self._decide(
+            request,
+            order_id,
+            lambda: decide_line(order_id, line_id, False, actor_of(request), reason, text, form_version(data)),
+            {"open": f"reject-{line_id}", "values": {"reason": reason, "reason_text": text}},
+        )
+
+    @post("/lines/{line_id:int}/edit", guards=[require_operator])
+    async def edit_line(
+        self, request: Request, order_id: FromPath[int], line_id: FromPath[int], data: FORM
+    ) -> Template:
+        raw = str(data.get("quantity", ""))
+
+        async def edit():
+            return await edit_line_quantity(order_id, line_id, _quantity(raw), actor_of(request), form_version(data))
+
+        return await self._decide(request, order_id, edit, {"open": f"edit-{line_id}", "values": {"quantity": raw}})
+
+    @get("/acceptance", guards=[require_operator])
+    async def acceptance_card(
+        self, request: Request, order_id: FromPath[int], line_form: FromQuery[str] = ""
+    ) -> Template:
+        """The acceptance card with one line's Edit or Reject form open (`line_form`: edit-<id>, reject-<id>)."""
+        detail = await load_detail(order_id)
+        acceptance = {"open": line_form}
+        if not is_htmx(request):
+            return await render_order_page(request, detail, acceptance=acceptance)
+        return await fragment(request, "orders/_acceptance.html", d=detail, o=detail.order, acceptance=acceptance)
