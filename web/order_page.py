@@ -28,6 +28,9 @@ ActionOutcome = tuple[str, str] | ProcessResult
 
 
 def actor_of(request: Request) -> Actor:
+    """The user behind a request; a change made with an API token is recorded as made through the API."""
+    if request.auth == "token":
+        return Actor("api", request.user.username)
     return Actor.user(request.user.username)
 
 

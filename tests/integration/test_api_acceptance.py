@@ -65,7 +65,7 @@ async def test_accept_one_line_and_reject_the_other(client, channel, operator_ap
     ]
     assert body["message"].startswith("Line SKU-2 rejected (Discontinued). The order is awaiting fulfillment.")
     events = await Event.select(Event.actor_kind, Event.actor_name, Event.kind).where(Event.order == order_id)
-    assert ("user", "operator", "line_rejected") in [(e["actor_kind"], e["actor_name"], e["kind"]) for e in events]
+    assert ("api", "operator", "line_rejected") in [(e["actor_kind"], e["actor_name"], e["kind"]) for e in events]
 
 
 async def test_reject_order_needs_a_reason_named_per_field(client, channel, operator_api):

@@ -15,12 +15,12 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import FromPath, JSONBody, Parameter
 
-from models.actors import Actor
 from models.tables import Order
 from web import closing as steps
 from web.api_errors import ApiError
 from web.auth import require_operator
 from web.closing import Outcome
+from web.order_page import actor_of
 
 VERSION_HELP = "Optional: the order `version` you last read; if the order changed since, nothing is done (409)."
 
@@ -80,10 +80,6 @@ class ApiClosingResult:
     level: str
 
 
-def _actor(request: Request) -> Actor:
-    return Actor("api", request.user.username)
-
-
 async def _answer(order_id: int, outcome: Outcome) -> ApiClosingResult:
     order = await Order.select().where(Order.id == order_id).first()
     message, level = outcome
@@ -127,7 +123,7 @@ class ApiClosingController(Controller):
         self, request: Request, order_id: FromPath[int], data: JSONBody[MarkPaidRequest | None] = None
     ) -> ApiClosingResult:
         data = data or MarkPaidRequest()
-        return await _answer(order_id, await steps.pay(order_id, _actor(request), data.version))
+        return await _answer(order_id, await steps.pay(order_id, actor_of(request), data.version))
 
     @post(
         "/deliver",
@@ -140,7 +136,9 @@ class ApiClosingController(Controller):
     async def deliver(
         self, request: Request, order_id: FromPath[int], data: JSONBody[DeliverRequest]
     ) -> ApiClosingResult:
-        return await _answer(order_id, await steps.deliver(order_id, data.delivered_at, _actor(request), data.version))
+        return await _answer(
+            order_id, await steps.deliver(order_id, data.delivered_at, actor_of(request), data.version)
+        )
 
     @post(
         "/return",
@@ -153,7 +151,7 @@ class ApiClosingController(Controller):
         self, request: Request, order_id: FromPath[int], data: JSONBody[ReturnRequest | None] = None
     ) -> ApiClosingResult:
         data = data or ReturnRequest()
-        return await _answer(order_id, await steps.return_parcel(order_id, data.note, _actor(request), data.version))
+        return await _answer(order_id, await steps.return_parcel(order_id, data.note, actor_of(request), data.version))
 
     @post(
         "/cancel",
@@ -166,4 +164,4 @@ class ApiClosingController(Controller):
     async def cancel(
         self, request: Request, order_id: FromPath[int], data: JSONBody[CancelRequest]
     ) -> ApiClosingResult:
-        return await _answer(order_id, await steps.cancel(order_id, data.reason, _actor(request), data.version))
+        return await _answer(order_id, await steps.cancel(order_id, data.reason, actor_of(request), data.version))
