@@ -27,10 +27,17 @@ def test_process_from_the_dashboard_row_and_resolve_a_blocked_order(pages, world
     row = page.get_by_role("row").filter(has_text=ready_id)
     expect(row).to_contain_text("Awaiting fulfillment")
     expect(row.get_by_role("link", name="Resolve")).to_have_count(0)
+    tabs = page.get_by_role("navigation", name="Order status")
+    expect(tabs.get_by_role("link", name="Awaiting fulfillment")).to_contain_text("1")
+    expect(tabs.get_by_role("link", name="Processing")).to_contain_text("0")
     row.get_by_role("button", name="Process").click()
     expect(row.get_by_role("status")).to_contain_text(f"Created at {SUPPLIER}")
     expect(row).to_contain_text("Processing")
     expect(row.get_by_role("button", name="Process")).to_have_count(0)
+    # The tab counts of the list follow the order, still for this search.
+    expect(tabs.get_by_role("link", name="Awaiting fulfillment")).to_contain_text("0")
+    expect(tabs.get_by_role("link", name="Processing")).to_contain_text("1")
+    expect(page.locator("#results-summary")).to_have_text("1 order matches these filters")
     page.screenshot(path=str(tmp_path / "dashboard-processed.png"), full_page=True)
     at_bigbuy = sandbox(server, "GET", f"orders/{reference(ready, bigbuy)}")
     assert at_bigbuy is not None and at_bigbuy["operations"]["create"] == 1

@@ -9,6 +9,7 @@ conflicts are shown in the fragment, with nothing changed.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
@@ -21,10 +22,11 @@ from jobs.supplier_dispatch import dispatch_order_now
 from models.dispatch import ProcessResult, change_shipping_method, process_order, resubmit_order
 from models.errors import DomainError, FieldErrors
 from models.order_edits import ADDRESS_FIELDS, edit_address, set_line_quantity
-from models.order_queries import channel_names, list_row
+from models.order_queries import channel_names, list_row, tab_counts
 from models.outbox import waiting_targets
 from models.supplier_outcomes import link_manual
 from web.auth import require_operator
+from web.order_filters import parse_filter
 from web.order_page import (
     actor_of,
     address_sent_summary,
@@ -35,7 +37,7 @@ from web.order_page import (
     render_order_page,
     run_action,
 )
-from web.pages import fragment, is_htmx
+from web.pages import current_timezone, fragment, is_htmx
 
 FORM = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -69,6 +71,8 @@ class OrderActionsController(Controller):
         page = await list_row(order_id)
         if not page.rows:
             raise NotFoundException(f"Order {order_id} does not exist.")
+        # The list the row sits in: its tab counts and summary change with the order.
+        parsed = parse_filter(dict(parse_qsl(str(data.get("list_query", ""))[:2000])), await current_timezone())
         return await fragment(
             request,
             "orders/_row.html",
@@ -77,6 +81,9 @@ class OrderActionsController(Controller):
             channel_names=await channel_names(),
             row_message=message,
             row_level=level,
+            parsed=parsed,
+            tabs=await tab_counts(parsed.flt),
+            swap_oob=True,
         )
 
     @post("/resubmit", guards=[require_operator])
