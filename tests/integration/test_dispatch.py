@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import httpx
 import pytest
 
-from connectors.sandbox.bigbuy import DEFAULT_API_KEY, BigBuySandbox
-from connectors.sandbox.common import Sandbox
-from connectors.sandbox.shipbob import DEFAULT_CHANNEL_ID, DEFAULT_TOKEN, ShipBobSandbox
+from connectors.sandbox.bigbuy import DEFAULT_API_KEY
 from jobs.supplier_dispatch import dispatch_order_now, dispatch_supplier_due, poll_supplier_orders
 from models.actors import Actor
-from models.clock import now
 from models.dispatch import change_shipping_method, process_order, resubmit_order
 from models.errors import DomainError
 from models.order_change import change_order
 from models.supplier_outcomes import link_manual
 from models.tables import (
-    CatalogItem,
     Order,
     OutboxMessage,
     ReviewIssue,
@@ -31,35 +24,6 @@ from tests.conftest import import_one, make_order
 from tests.integration.support import add_supplier
 
 MERCHANT = Actor("user", "merchant")
-
-
-@pytest.fixture
-def bigbuy() -> BigBuySandbox:
-    return BigBuySandbox(seed=3, wallet="500.00")
-
-
-@pytest.fixture
-def shipbob() -> ShipBobSandbox:
-    return ShipBobSandbox(seed=3)
-
-
-@pytest.fixture
-async def http():
-    async with httpx.AsyncClient(timeout=5) as client:
-        yield client
-
-
-@pytest.fixture
-async def suppliers(database_url, bigbuy, shipbob, serve_sandbox: Callable[[Sandbox], str]) -> dict[str, int]:
-    bigbuy_id = await add_supplier("BigBuy", "bigbuy", serve_sandbox(bigbuy), {"api_key": DEFAULT_API_KEY}, True)
-    shipbob_id = await add_supplier(
-        "ShipBob", "shipbob", serve_sandbox(shipbob), {"token": DEFAULT_TOKEN, "channel_id": DEFAULT_CHANNEL_ID}
-    )
-    for sku, supplier_id in [("BB-1001", bigbuy_id), ("BB-1002", bigbuy_id), ("SB-0007", shipbob_id)]:
-        await CatalogItem.insert(
-            CatalogItem(channel_sku=sku, supplier=supplier_id, supplier_sku=sku, cost=900, updated_at=now())
-        )
-    return {"bigbuy": bigbuy_id, "shipbob": shipbob_id}
 
 
 async def accepted_order(channel: dict, order_id: str, **kwargs) -> int:

@@ -3,57 +3,20 @@ what each can do, what happens when the supplier cannot or will not, and orders 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import httpx
-import pytest
 
 from connectors.base import SupplierOrderRequest
-from connectors.sandbox.bigbuy import DEFAULT_API_KEY, BigBuySandbox
-from connectors.sandbox.common import Sandbox
-from connectors.sandbox.shipbob import DEFAULT_CHANNEL_ID, DEFAULT_TOKEN, ShipBobSandbox
 from jobs.connections import supplier_connector
 from jobs.supplier_dispatch import dispatch_order_now, dispatch_supplier_due, poll_supplier_orders
 from models import supplier_outcomes as outcomes
 from models.actors import Actor
-from models.clock import now
 from models.closing import cancel_order
 from models.closing_report import closing_report
 from models.dispatch import process_order
-from models.tables import CatalogItem, OutboxMessage, ReviewIssue, Supplier, SupplierOrder, SyncIssue
+from models.tables import OutboxMessage, ReviewIssue, Supplier, SupplierOrder, SyncIssue
 from tests.conftest import import_one, make_order
-from tests.integration.support import add_supplier
 
 MERCHANT = Actor("user", "merchant")
-
-
-@pytest.fixture
-def bigbuy() -> BigBuySandbox:
-    return BigBuySandbox(seed=6, wallet="500.00")
-
-
-@pytest.fixture
-def shipbob() -> ShipBobSandbox:
-    return ShipBobSandbox(seed=6)
-
-
-@pytest.fixture
-async def http():
-    async with httpx.AsyncClient(timeout=5) as client:
-        yield client
-
-
-@pytest.fixture
-async def suppliers(database_url, bigbuy, shipbob, serve_sandbox: Callable[[Sandbox], str]) -> dict[str, int]:
-    bigbuy_id = await add_supplier("BigBuy", "bigbuy", serve_sandbox(bigbuy), {"api_key": DEFAULT_API_KEY}, True)
-    shipbob_id = await add_supplier(
-        "ShipBob", "shipbob", serve_sandbox(shipbob), {"token": DEFAULT_TOKEN, "channel_id": DEFAULT_CHANNEL_ID}
-    )
-    for sku, supplier_id in [("BB-1001", bigbuy_id), ("SB-0007", shipbob_id)]:
-        await CatalogItem.insert(
-            CatalogItem(channel_sku=sku, supplier=supplier_id, supplier_sku=sku, cost=900, updated_at=now())
-        )
-    return {"bigbuy": bigbuy_id, "shipbob": shipbob_id}
 
 
 async def at_suppliers(channel: dict, name: str, lines: list, http: httpx.AsyncClient) -> int:
