@@ -29,15 +29,24 @@ async def test_readyz_is_ready_on_a_migrated_database_without_login(client):
 
 async def test_readyz_keeps_an_instance_out_until_migrations_ran(client):
     newest = known_migration_ids()[-1]
+    row = (await db.fetch("SELECT name, app_name, ran_on FROM migration WHERE name = {}", newest))[0]
     await db.fetch("DELETE FROM migration WHERE name = {}", newest)
-
-    response = await client.get("/readyz")
-    assert response.status_code == 503
-    body = response.json()
-    assert body["pending_migrations"] == [newest]
-    assert "run `waybill migrate`" in body["detail"]
-    # Liveness is only about the process and its database: a restart would not help here.
-    assert (await client.get("/healthz")).status_code == 200
+    try:
+        response = await client.get("/readyz")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["pending_migrations"] == [newest]
+        assert "run `waybill migrate`" in body["detail"]
+        # Liveness is only about the process and its database: a restart would not help here.
+        assert (await client.get("/healthz")).status_code == 200
+    finally:  # the PostgreSQL test database is shared by the session
+        await db.fetch(
+            "INSERT INTO migration (name, app_name, ran_on) VALUES ({}, {}, {})",
+            row["name"],
+            row["app_name"],
+            row["ran_on"],
+        )
+    assert (await client.get("/readyz")).status_code == 200
 
 
 class Collect(logging.Handler):
