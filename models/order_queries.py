@@ -252,10 +252,13 @@ async def dispatched_orders(order_ids: list[int]) -> set[int]:
     """Which of these orders are sent, or queued to be sent, to a supplier (the order page's rule too)."""
     if not order_ids:
         return set()
-    rows = await SupplierOrder.select(SupplierOrder.order).where(
-        SupplierOrder.order.is_in(order_ids) & SupplierOrder.status.is_in(list(SENT_OR_QUEUED))
+    # The status is tested here, not in SQL: with both conditions SQLite's planner may read every
+    # supplier order of those statuses (1.6 million "shipped" at a million orders, 2 s) instead of
+    # the few rows of these orders.
+    rows = await SupplierOrder.select(SupplierOrder.order, SupplierOrder.status).where(
+        SupplierOrder.order.is_in(order_ids)
     )
-    return {row["order"] for row in rows}
+    return {row["order"] for row in rows if row["status"] in SENT_OR_QUEUED}
 
 
 def _as_datetime(value: Any) -> dt.datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import hashlib
@@ -140,6 +141,12 @@ async def get_user(user_id: int) -> CurrentUser | None:
     return _as_current(row) if row else None
 
 
+async def _verify(password_hash: str, password: str) -> bool:
+    """Argon2 is slow on purpose: hash in a thread (it releases the GIL), not on the event loop,
+    so a log-in does not hold up every other request of the instance."""
+    return await asyncio.to_thread(_hasher.verify, password_hash, password)
+
+
 async def authenticate(username: str, password: str, ip: str) -> CurrentUser | None:
     """Check a password; refuse outright while too many recent failures are recorded."""
     since = now() - FAILURE_WINDOW
@@ -153,13 +160,13 @@ async def authenticate(username: str, password: str, ip: str) -> CurrentUser | N
     valid = False
     if row and row["active"]:
         try:
-            valid = _hasher.verify(row["password_hash"], password)
+            valid = await _verify(row["password_hash"], password)
         except (VerificationError, InvalidHashError):
             valid = False
     else:
         # Spend the same time as a real check so usernames cannot be probed by timing.
         with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
+            await _verify(_DUMMY_HASH, password)
     if not valid:
         await LoginFailure.insert(LoginFailure(username=username[:80], ip=ip[:64], at=now()))
         return None

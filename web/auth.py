@@ -12,7 +12,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from models.users import CurrentUser, get_user, user_for_token
 
 SESSION_USER_KEY = "uid"
-PUBLIC_PATHS = ["^/login", "^/healthz", "^/static/", "^/favicon.ico", "^/sandbox/"]
+PUBLIC_PATHS = ["^/login", "^/healthz", "^/readyz", "^/static/", "^/favicon.ico", "^/sandbox/"]
 
 
 class WaybillAuthMiddleware(AbstractAuthenticationMiddleware):

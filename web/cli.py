@@ -130,7 +130,11 @@ def serve(host: str, port: int) -> None:
         notification_jobs(settings.smtp(), settings.link_base(host, port)),
     ]
     hooks = [scheduler_lifespan(installers)] if settings.scheduler_enabled else []
-    uvicorn.run(create_app(settings, lifespan_hooks=hooks), host=host, port=port, proxy_headers=True)
+    from web.request_log import log_requests_as_json_lines, request_logging
+
+    log_requests_as_json_lines()  # one JSON line per request replaces uvicorn's access log
+    app = request_logging(create_app(settings, lifespan_hooks=hooks))  # outside the router: 404s too
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, access_log=False)
 
 
 @main.command("migrate")

@@ -6,7 +6,7 @@ from web.controllers.api_closing import ApiClosingController
 from web.controllers.api_shipping import ApiShippingController
 from web.controllers.carriers import CarriersController
 from web.controllers.channels import ChannelsController
-from web.controllers.health import healthz
+from web.controllers.health import healthz, readyz
 from web.controllers.integrations import ConnectionIssuesController
 from web.controllers.login import LoginController
 from web.controllers.metrics import MetricsController
@@ -40,4 +40,5 @@ ROUTE_HANDLERS = [
     ApiShippingController,
     ApiAcceptanceController,
     healthz,
+    readyz,
 ]
