@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import os
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -85,3 +89,30 @@ async def test_since_limits_the_report_and_an_unreachable_channel_is_said(databa
     report = await run_reconciliation(client=http)
     assert not report.findings and not report.clean
     assert "could not be read" in report.channels[0].errors[0]
+
+
+async def test_the_command_prints_the_report_and_resyncs(database_url, serve_sandbox, http):
+    world = await make_world(serve_sandbox, "Command marketplace")
+    await import_orders_of(world, 3, http)
+    (lost,) = world.mirakl.generate_orders(1)
+    env = {**os.environ, "WAYBILL_DATABASE_URL": database_url, "WAYBILL_SECRET_KEY": "test-secret-key"}
+    command = [
+        sys.executable,
+        "-c",
+        "from web.cli import main; main()",
+        "reconcile",
+        "--channel",
+        "Command marketplace",
+    ]
+
+    result = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert f"lost        Command marketplace {lost} (not in Waybill)" in result.stdout
+    assert "3 orders checked: 1 lost, 0 duplicated, 0 mismatched." in result.stdout
+
+    result = await asyncio.to_thread(
+        subprocess.run, [*command, "--resync"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Resync Command marketplace {lost}: Imported from the channel." in result.stdout
+    assert "4 orders checked: 0 lost, 0 duplicated, 0 mismatched." in result.stdout
