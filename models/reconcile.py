@@ -130,7 +130,8 @@ async def reconcile(
         try:
             connector = channel_connect(channel)
         except (KeyError, ValueError) as exc:
-            tally.errors.append(f"No connector for this channel: {exc}")
+            reason = exc.args[0] if exc.args else str(exc)
+            tally.errors.append(f"{reason} Its orders are not compared.")
             continue
         await _reconcile_channel(channel, connector, since, tally, report.findings)
         await _reconcile_suppliers(
@@ -256,7 +257,8 @@ async def _reconcile_channel(
                 channel_order_id,
                 order,
                 pairing.describe(state),
-                f"The channel should be {pairing.describe(expected)} for a {order['status'].replace('_', ' ')} order."
+                f"Waybill has it as {order['status'].replace('_', ' ')}, which the channel would show as "
+                f"{pairing.describe(expected)}."
                 if expected
                 else "The channel's state does not fit Waybill's status.",
                 True,
