@@ -69,7 +69,7 @@ def demo(host: str, port: int, data_dir: str) -> None:
         demo_jobs(sandboxes),
         notification_jobs(settings.smtp(), settings.link_base(host, port)),
     ]
-    hooks = [scheduler_lifespan(installers)] if settings.scheduler_enabled else []
+    hooks = [scheduler_lifespan(installers, settings.job_intervals)] if settings.scheduler_enabled else []
     app = create_app(settings, lifespan_hooks=hooks)
     local_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     asyncio.run(prepare_demo(app, f"http://{local_host}:{port}"))
@@ -129,7 +129,7 @@ def serve(host: str, port: int) -> None:
         install_supplier_jobs,
         notification_jobs(settings.smtp(), settings.link_base(host, port)),
     ]
-    hooks = [scheduler_lifespan(installers)] if settings.scheduler_enabled else []
+    hooks = [scheduler_lifespan(installers, settings.job_intervals)] if settings.scheduler_enabled else []
     uvicorn.run(create_app(settings, lifespan_hooks=hooks), host=host, port=port, proxy_headers=True)
 
 
