@@ -654,8 +654,13 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespac
     return config, args
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # so the instances and the sandbox are stopped on the way out
+
+
 def main(argv: list[str] | None = None) -> int:
     config, args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
     outcome = asyncio.run(run(config))
     lines = table(config, outcome)
     print()
