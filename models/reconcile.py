@@ -20,9 +20,9 @@ import asyncio
 import datetime as dt
 import inspect
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from connectors.base import ChannelConnector, RemoteError, StatusPairing, SupplierConnector
 from models.clock import now
@@ -33,6 +33,9 @@ LOST, DUPLICATED, MISMATCHED = "lost", "duplicated", "mismatched"
 KINDS = (LOST, DUPLICATED, MISMATCHED)
 #: Remote reads at once per channel or supplier: quick on a large shop, gentle on rate limits.
 READ_CONCURRENCY = 8
+#: Tries of one remote read before it counts as unreadable (connectors retry GETs a little themselves).
+READ_ATTEMPTS = 4
+T = TypeVar("T")
 #: Waybill statuses for work not yet shipped; the channel may still show any of its open states.
 OPEN_INTERNAL = frozenset({"pending_review", "awaiting_acceptance", "awaiting_fulfillment", "processing"})
 #: A step a channel does not take (no delivered or returned call) leaves it at the step before.
@@ -274,6 +277,18 @@ async def _reconcile_channel(
             )
 
 
+async def patiently(read: Callable[[], Awaitable[T]]) -> T:
+    """A read, tried again a few times over passing failures (rate limits, errors, timeouts)."""
+    for attempt in range(1, READ_ATTEMPTS + 1):
+        try:
+            return await read()
+        except RemoteError as exc:
+            if not exc.retryable or attempt == READ_ATTEMPTS:
+                raise
+            await asyncio.sleep(min(exc.retry_after if exc.retry_after is not None else 0.5 * attempt, 10.0))
+    raise AssertionError("unreachable")
+
+
 async def _read_states(connector: ChannelConnector, channel_order_ids: list[str]) -> dict[str, str | RemoteError]:
     """One state read per order the listing did not show (e.g. closed ones its API does not list)."""
     semaphore = asyncio.Semaphore(READ_CONCURRENCY)
@@ -281,7 +296,7 @@ async def _read_states(connector: ChannelConnector, channel_order_ids: list[str]
     async def read(channel_order_id: str) -> str | RemoteError:
         async with semaphore:
             try:
-                return await connector.fetch_order_state(channel_order_id)
+                return await patiently(lambda: connector.fetch_order_state(channel_order_id))
             except RemoteError as exc:
                 return exc
 
@@ -386,9 +401,9 @@ async def _reconcile_suppliers(
         try:
             async with semaphore:
                 if row["sent_manually"]:
-                    remote = await connector.fetch_state(row["supplier_order_id"])
+                    remote = await patiently(lambda: connector.fetch_state(row["supplier_order_id"]))
                 else:
-                    remote = await connector.find_by_reference(row["internal_reference"])
+                    remote = await patiently(lambda: connector.find_by_reference(row["internal_reference"]))
         except RemoteError as exc:
             tally.unreadable += 1
             if len(tally.errors) < 5:
