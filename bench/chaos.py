@@ -396,7 +396,7 @@ async def progress() -> dict[str, int]:
     rows = await db.fetch(
         "SELECT (SELECT COUNT(*) FROM orders) AS imported, "
         "(SELECT COUNT(*) FROM orders WHERE status = 'shipped') AS shipped, "
-        "(SELECT COUNT(*) FROM outbox_message WHERE state <> 'done') AS waiting"
+        "(SELECT COUNT(*) FROM outbox_message WHERE state = 'pending') AS waiting"
     )
     return {key: int(value) for key, value in rows[0].items()}
 
@@ -661,6 +661,7 @@ def _interrupt(signum: int, frame: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     config, args = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     outcome = asyncio.run(run(config))
     lines = table(config, outcome)
     print()

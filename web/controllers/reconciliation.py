@@ -17,6 +17,8 @@ from models.tables import Channel
 from web.auth import require_operator
 from web.pages import fragment, is_htmx, render
 
+#: The page opens with orders of the last 30 days; an empty date covers every order.
+DEFAULT_DAYS = 30
 FORM = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -40,6 +42,10 @@ class ReconciliationController(Controller):
                 start = dt.datetime.combine(dt.date.fromisoformat(since), dt.time(), tzinfo=await merchant_timezone())
             except ValueError:
                 errors["since"] = "Enter a date such as 2026-11-01, or leave it empty for every order."
+        if not run and not since:
+            # A first look covers the last 30 days: older orders are read one by one from the channel.
+            today = dt.datetime.now(await merchant_timezone()).date()
+            since = (today - dt.timedelta(days=DEFAULT_DAYS)).isoformat()
         report = None
         if run and not errors:
             report = await run_reconciliation([channel_id] if channel_id else None, start)
