@@ -188,7 +188,7 @@ class Processes:
                     process.kill()
 
 
-async def wait_http(url: str, process: subprocess.Popen | None, what: str, timeout: float = 60) -> None:
+async def wait_http(url: str, process: subprocess.Popen | None, what: str, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient() as client:
         while time.monotonic() < deadline:
