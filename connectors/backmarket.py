@@ -600,6 +600,14 @@ class BackMarketConnector(ChannelConnector):
         order = await self._get_order(channel_order_id)
         return str(order.get("state", ""))
 
+    async def fetch_order(self, channel_order_id: str) -> IncomingOrder:
+        try:
+            return parse_order(await self._get_order(channel_order_id))
+        except BackMarketOrderError as exc:
+            raise RemoteError(
+                f"{self.label} sent order {channel_order_id} Waybill cannot read: {exc}", retryable=False
+            ) from exc
+
     # -- changes -----------------------------------------------------------------------------
 
     async def accept(self, channel_order_id: str, decisions: list[LineDecision]) -> None:

@@ -217,6 +217,10 @@ class ChannelConnector(ApiClient, abc.ABC):
     async def fetch_order_state(self, channel_order_id: str) -> str:
         """The channel's current state of one order (used to confirm after ambiguous failures)."""
 
+    async def fetch_order(self, channel_order_id: str) -> IncomingOrder:
+        """One order as the channel has it now, whatever its state (the reconciliation's Resync)."""
+        raise RemoteError(f"{self.label} cannot read a single order.", retryable=False)
+
     @abc.abstractmethod
     async def accept(self, channel_order_id: str, decisions: list[LineDecision]) -> None:
         """Send accept/refuse decisions for the order's lines."""

@@ -608,6 +608,15 @@ class MallConnector(ChannelConnector):
             raise RemoteError(f"MALL sent order {channel_order_id} without a status.", retryable=True)
         return status
 
+    async def fetch_order(self, channel_order_id: str) -> IncomingOrder:
+        body = await self._get(f"/v1/orders/{_order_path(channel_order_id)}")
+        try:
+            return parse_order(body.get("data"))
+        except MallOrderError as exc:
+            raise RemoteError(
+                f"MALL sent order {channel_order_id} Waybill cannot read: {exc}", retryable=False
+            ) from exc
+
     # --- Status changes
 
     async def accept(self, channel_order_id: str, decisions: list[LineDecision]) -> None:

@@ -495,6 +495,18 @@ class MiraklConnector(ChannelConnector):
                 raise RemoteError(f"{self.label} sent order {channel_order_id} without a state.", retryable=True)
         raise RemoteError(f"{self.label} does not know order {channel_order_id}.", retryable=False, status_code=404)
 
+    async def fetch_order(self, channel_order_id: str) -> IncomingOrder:
+        body = await self._list({"order_ids": channel_order_id, "max": 1})
+        for data in body["orders"]:
+            if isinstance(data, dict) and str(data.get("order_id")) == channel_order_id:
+                try:
+                    return parse_order(data)
+                except MiraklOrderError as exc:
+                    raise RemoteError(
+                        f"{self.label} sent order {channel_order_id} Waybill cannot read: {exc}", retryable=False
+                    ) from exc
+        raise RemoteError(f"{self.label} does not know order {channel_order_id}.", retryable=False, status_code=404)
+
     async def accept(self, channel_order_id: str, decisions: list[LineDecision]) -> None:
         if not decisions:
             raise RemoteError("Nothing to send: no line was accepted or refused.", retryable=False)

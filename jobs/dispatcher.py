@@ -123,10 +123,24 @@ async def deliver(message: dict[str, Any], client: httpx.AsyncClient, owner: str
             # Anything but a refusal at the door (429, no connection) may have been applied.
             ambiguous = exc.ambiguous or exc.status_code not in (429, None)
             await schedule_retry(message, owner, exc.message, ambiguous=ambiguous, retry_after=exc.retry_after)
+        elif await _applied_already(connector, action, channel_order_id, payload, message, owner):
+            return
         else:
             await give_up(message, owner, f"{connector.label} refused: {exc.message}")
         return
     await mark_done(message, owner, channel_state=await confirmed_state(connector, channel_order_id))
+
+
+async def _applied_already(
+    connector: ChannelConnector, action: str, channel_order_id: str, payload: dict[str, Any], message, owner: str
+) -> bool:
+    """A refused step the channel shows as done was applied by an earlier attempt whose instance died
+    before recording it (or whose answer was lost): it is done, not failed."""
+    state = await confirmed_state(connector, channel_order_id)
+    if state is None or not already_applied(connector, action, state, payload):
+        return False
+    await mark_done(message, owner, channel_state=state)
+    return True
 
 
 async def send(connector: ChannelConnector, action: str, channel_order_id: str, payload: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""The `waybill` command: demo, serve, migrate, user create."""
+"""The `waybill` command: demo, serve, migrate, user create, reconcile."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def demo(host: str, port: int, data_dir: str) -> None:
         demo_jobs(sandboxes),
         notification_jobs(settings.smtp(), settings.link_base(host, port)),
     ]
-    hooks = [scheduler_lifespan(installers)] if settings.scheduler_enabled else []
+    hooks = [scheduler_lifespan(installers, settings.job_intervals)] if settings.scheduler_enabled else []
     app = create_app(settings, lifespan_hooks=hooks)
     local_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     asyncio.run(prepare_demo(app, f"http://{local_host}:{port}"))
@@ -129,7 +129,7 @@ def serve(host: str, port: int) -> None:
         install_supplier_jobs,
         notification_jobs(settings.smtp(), settings.link_base(host, port)),
     ]
-    hooks = [scheduler_lifespan(installers)] if settings.scheduler_enabled else []
+    hooks = [scheduler_lifespan(installers, settings.job_intervals)] if settings.scheduler_enabled else []
     from web.request_log import log_requests_as_json_lines, request_logging
 
     log_requests_as_json_lines()  # one JSON line per request replaces uvicorn's access log
@@ -143,6 +143,66 @@ def migrate_command() -> None:
     url = Settings.from_env().database_url or db.database_url_from_env()
     _bind_and_migrate(url)
     click.echo("Database is up to date.")
+
+
+@main.command("reconcile")
+@click.option(
+    "--channel", "channels", multiple=True, help="A channel's name or id (repeatable); default: every active one."
+)
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only orders placed from this day on.")
+@click.option("--resync", is_flag=True, help="Resync every order found out of line, then report again.")
+@click.option("--limit", default=50, show_default=True, help="Findings listed at most.")
+def reconcile_command(channels: tuple[str, ...], since, resync: bool, limit: int) -> None:
+    """Compare every order with its channel and suppliers: lost, duplicated and mismatched orders.
+
+    Exits with status 1 when anything was found or a channel could not be read.
+    """
+    from jobs.http import close_http_client
+    from jobs.reconciliation import resync_order, run_reconciliation
+    from models import credentials
+    from models.app_settings import merchant_timezone
+    from models.tables import Channel
+    from web.reconcile_text import report_lines
+
+    settings = Settings.from_env()
+    if not settings.secret_key:
+        click.echo(
+            "Cannot reconcile: WAYBILL_SECRET_KEY must be set (it decrypts the channels' credentials).", err=True
+        )
+        raise SystemExit(2)
+    credentials.configure(settings.secret_key)
+    url = settings.database_url or db.database_url_from_env()
+
+    async def run() -> int:
+        db.bind(db.engine_for(url))
+        await db.start_pool(max_size=4)
+        try:
+            ids = None
+            if channels:
+                rows = await Channel.select(Channel.id, Channel.name)
+                by_name = {row["name"]: row["id"] for row in rows} | {str(row["id"]): row["id"] for row in rows}
+                unknown = [c for c in channels if c not in by_name]
+                if unknown:
+                    click.echo(f"No channel named {', '.join(unknown)}.", err=True)
+                    return 2
+                ids = [by_name[c] for c in channels]
+            start = None
+            if since is not None:
+                start = since.replace(tzinfo=await merchant_timezone())
+            report = await run_reconciliation(ids, start)
+            if resync and report.findings:
+                for finding in [f for f in report.findings if f.resync]:
+                    result = await resync_order(finding.channel_id, finding.channel_order_id)
+                    click.echo(f"Resync {finding.channel_name} {finding.channel_order_id}: {result.message}")
+                report = await run_reconciliation(ids, start)
+            for line in report_lines(report, limit):
+                click.echo(line)
+            return 0 if report.clean else 1
+        finally:
+            await close_http_client()
+            await db.close_pool()
+
+    raise SystemExit(asyncio.run(run()))
 
 
 @main.group()

@@ -15,6 +15,23 @@ def _flag(name: str, default: bool) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def parse_job_intervals(text: str) -> dict[str, float]:
+    """`outbox-dispatch=1,supplier-tracking=5` → {"outbox-dispatch": 1.0, "supplier-tracking": 5.0}."""
+    intervals: dict[str, float] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        name, _, seconds = item.partition("=")
+        try:
+            value = float(seconds)
+        except ValueError:
+            raise ValueError(f"WAYBILL_JOB_INTERVALS: “{item.strip()}” is not job=seconds.") from None
+        if value <= 0:
+            raise ValueError(f"WAYBILL_JOB_INTERVALS: the interval of {name.strip()} must be above 0.")
+        intervals[name.strip()] = value
+    return intervals
+
+
 @dataclass
 class Settings:
     database_url: str = ""
@@ -33,6 +50,8 @@ class Settings:
     #: Serve the marketplace sandboxes under /sandbox/… (the demo does; production only if asked).
     sandboxes: bool = False
     data_dir: str = ""
+    #: Job id → seconds, overriding the scheduler's intervals (`WAYBILL_JOB_INTERVALS`).
+    job_intervals: dict[str, float] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -50,6 +69,7 @@ class Settings:
             smtp_starttls=_flag("WAYBILL_SMTP_STARTTLS", True),
             public_url=os.environ.get("WAYBILL_PUBLIC_URL", "").strip(),
             sandboxes=_flag("WAYBILL_SANDBOXES", False),
+            job_intervals=parse_job_intervals(os.environ.get("WAYBILL_JOB_INTERVALS", "")),
         )
 
     def smtp(self) -> SmtpConfig | None:

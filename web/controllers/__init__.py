@@ -16,6 +16,7 @@ from web.controllers.order_actions import OrderActionsController
 from web.controllers.order_closing import OrderClosingController
 from web.controllers.order_shipping import OrderShippingController
 from web.controllers.orders import OrdersController
+from web.controllers.reconciliation import ReconciliationController
 from web.controllers.settings import SettingsController
 from web.controllers.supplier_resubmit import SupplierResubmitController
 from web.controllers.suppliers import SuppliersController
@@ -27,6 +28,7 @@ ROUTE_HANDLERS = [
     OrderClosingController,
     OrderShippingController,
     OrderAcceptanceController,
+    ReconciliationController,
     ChannelsController,
     SuppliersController,
     SupplierResubmitController,
