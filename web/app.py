@@ -192,6 +192,7 @@ def create_app(
             cookie_name="waybill_csrf",
             cookie_secure=settings.secure_cookies,
             cookie_samesite="lax",
+            cookie_httponly=True,  # pages carry the token (form field, htmx header); no script reads the cookie
             header_name="x-csrftoken",
             exclude=["/api/", "/sandbox/"],
         ),
