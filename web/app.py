@@ -49,15 +49,17 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def _error_page(request: Request, status: int, title: str, message: str) -> Response:
+def _error_page(
+    request: Request, status: int, title: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
     if _wants_json(request):
-        return Response({"status_code": status, "detail": message}, status_code=status)
+        return Response({"status_code": status, "detail": message}, status_code=status, headers=headers)
     if is_htmx(request):
         return Template(
             template_name="_flash.html",
             context={"level": "error", "message": message},
             status_code=status,
-            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
+            headers={**(headers or {}), "HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
         )
     # Exception handlers run synchronously, so the page gets no database-backed context.
     user = request.scope.get("user")
@@ -65,6 +67,7 @@ def _error_page(request: Request, status: int, title: str, message: str) -> Resp
         template_name="error.html",
         context={"title": title, "message": message, "user": user},
         status_code=status,
+        headers=headers,
     )
 
 
@@ -128,7 +131,8 @@ def handle_http(request: Request, exc: HTTPException) -> Response:
     if exc.status_code == 413:
         message = "What you sent is larger than this form accepts. Nothing was saved: send a smaller file."
         return _error_page(request, 413, "Too large", message)
-    return _error_page(request, exc.status_code, "Error", exc.detail)
+    # Keep what the error says in its headers, e.g. the `Allow` of a 405.
+    return _error_page(request, exc.status_code, "Error", exc.detail, dict(exc.headers or {}))
 
 
 def create_app(
@@ -172,7 +176,8 @@ def create_app(
         secure=settings.secure_cookies,
         max_age=60 * 60 * 12,
     )
-    auth_middleware = DefineMiddleware(WaybillAuthMiddleware, exclude=PUBLIC_PATHS)
+    # OPTIONS too: nothing outside the public paths answers before authentication.
+    auth_middleware = DefineMiddleware(WaybillAuthMiddleware, exclude=PUBLIC_PATHS, exclude_http_methods=())
 
     def configure_jinja(engine: JinjaTemplateEngine) -> None:
         engine.engine.filters.update(FILTERS)

@@ -304,3 +304,24 @@ async def test_an_api_token_does_not_open_the_pages(sweep):
     for path in ("/orders", "/settings", "/schema/openapi.json"):
         response = await anonymous.client.get(path, headers={"Authorization": f"Bearer {token}"})
         assert refusal(path, response) == "to-login", path
+
+
+async def test_options_requests_answer_only_after_authentication(sweep):
+    """Litestar answers OPTIONS on every route; it must neither skip the log-in nor trip over the role guards."""
+    anonymous = await sweep.caller("anonymous")
+    viewer = await sweep.caller("viewer")
+    mistakes = []
+    for route in sorted({path for _, path in MATRIX}):
+        path = concrete(route, sweep.values)
+        least = min(level for (_, p), level in MATRIX.items() if p == route)
+        public = least == PUBLIC
+        answer = await anonymous.client.options(path)
+        if not public and refusal(path, answer) != expected_refusal("anonymous", path):
+            mistakes.append(f"OPTIONS {path} anonymous: {answer.status_code}")
+        headers = {"Authorization": f"Bearer {viewer.token}"} if path.startswith("/api/") else {}
+        answer = await viewer.client.options(path, headers=headers)
+        if answer.status_code == 204 and answer.headers.get("allow"):
+            continue
+        if not (answer.status_code == 403 and least > SIGNED_IN):  # guards of operator-only controllers apply
+            mistakes.append(f"OPTIONS {path} viewer: {answer.status_code}")
+    assert not mistakes, "\n".join(mistakes)
