@@ -253,3 +253,56 @@ async def test_channel_and_supplier_credentials_are_encrypted_at_rest_and_never_
         page = await client.get(path)
         assert page.status_code == 200, path
         assert channel_secret not in page.text and supplier_secret not in page.text, path
+
+
+# Hostile marketplace data ---------------------------------------------------------------------------------
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "'; DROP TABLE orders; --",
+    "1' OR '1'='1",
+    "%_\\",
+    "\u202etxt.exe",
+    "zero\u200bwidth",
+    "Z\u0334\u0327a\u0338",
+    "📦🚚",
+    "nul\x00byte",
+    "W" * 5_000,
+]
+
+
+async def test_nul_is_dropped_from_text_and_refused_in_identifiers(channel):
+    from models.actors import Actor
+    from models.importing import import_orders
+
+    clean = make_order("NUL-1", last_name="Dvo\x00řák")
+    clean.lines[0].title = "Mug\x00"
+    broken = make_order("NUL-\x002")
+    result = await import_orders(channel, [clean, broken], Actor.channel(channel["name"]))
+    assert [order_id for order_id, _ in result.failed] == ["NUL-\x002"]
+    assert "contains a NUL character" in result.failed[0][1]
+    stored = await Order.select().where(Order.channel_order_id == "NUL-1").first()
+    assert stored["customer_last_name"] == "Dvořák"
+    assert await Order.count() == 1
+
+
+async def test_search_with_hostile_strings_errs_nowhere(client, users, channel):
+    order = make_order("HOSTILE-1", last_name=HOSTILE[0], first_name=HOSTILE[4])
+    order.lines[0].title = HOSTILE[1]
+    await import_one(channel, order)
+    await login(client, "operator")
+    form = csrf_from((await client.get("/settings")).text)
+    created = await client.post("/settings/tokens", data={"name": "search", "_csrf_token": form})
+    auth = {"Authorization": "Bearer " + re.search(r"\bwb_[A-Za-z0-9_\-]{20,}", created.text).group(0)}
+    for text in HOSTILE:
+        for path, headers in (
+            ("/orders", {}),
+            ("/orders", {"HX-Request": "true", "HX-Target": "results"}),
+            ("/orders/export.csv", {}),
+            ("/api/v1/orders", auth),
+        ):
+            response = await client.get(path, params={"q": text, "tab": "all"}, headers=headers)
+            assert response.status_code == 200, (path, text[:30], response.status_code)
+            assert "<script>alert" not in response.text or path.endswith(".csv") or path.startswith("/api/")
+    found = await client.get("/api/v1/orders", params={"q": "script"}, headers=auth)
+    assert [o["channel_order_id"] for o in found.json()["orders"]] == ["HOSTILE-1"]
