@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from asyncpg.exceptions import CharacterNotInRepertoireError
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import (
@@ -114,6 +115,12 @@ def handle_validation(request: Request, exc: ValidationException) -> Response:
     fields = ", ".join(str(d.get("key", "")) for d in details if isinstance(d, dict) and d.get("key"))
     message = "Some values were not understood" + (f": {fields}." if fields else ".")
     return _error_page(request, 400, "Bad request", message)
+
+
+def handle_unstorable_text(request: Request, exc: Exception) -> Response:
+    """PostgreSQL stores no NUL character in text; the transaction was rolled back, so nothing changed."""
+    message = "Text with a NUL character (\\0) cannot be stored, so nothing was saved. Remove it and try again."
+    return _error_page(request, 422, "Not possible", message)
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response:
@@ -224,6 +231,7 @@ def create_app(
             DomainError: handle_domain_error,
             ValidationException: handle_validation,
             HTTPException: handle_http,
+            CharacterNotInRepertoireError: handle_unstorable_text,
             Exception: handle_unexpected,
         },
         lifespan=[database_lifespan, *lifespan_hooks],

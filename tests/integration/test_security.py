@@ -306,3 +306,15 @@ async def test_search_with_hostile_strings_errs_nowhere(client, users, channel):
             assert "<script>alert" not in response.text or path.endswith(".csv") or path.startswith("/api/")
     found = await client.get("/api/v1/orders", params={"q": "script"}, headers=auth)
     assert [o["channel_order_id"] for o in found.json()["orders"]] == ["HOSTILE-1"]
+
+
+async def test_a_nul_in_typed_text_is_never_a_server_error(client, users, channel):
+    """PostgreSQL cannot store NUL: the change is refused with a message and nothing changes; SQLite keeps it."""
+    order_id = await import_one(channel, make_order("NUL-FORM"))
+    await login(client, "operator")
+    token = csrf_from((await client.get(f"/orders/{order_id}")).text)
+    response = await client.post(f"/orders/{order_id}/cancel", data={"reason": "bad\x00reason", "_csrf_token": token})
+    assert response.status_code in (200, 422), response.status_code
+    if response.status_code == 422:
+        assert "NUL character" in html.unescape(response.text)
+        assert await order_status(order_id) == "awaiting_acceptance"
