@@ -66,7 +66,8 @@ def run_schemathesis(schema_path: Path, base: str, token: str, report: Path) -> 
     command += ["--header", f"Authorization: Bearer {token}", "--checks", "all"]
     command += ["--max-examples", str(EXAMPLES), "--seed", "20261124", "--workers", "1", "--no-color"]
     command += ["--generation-database", "none", "--report", "junit", "--report-junit-path", str(report)]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800, check=False)
+    # (its cache goes to the working directory: the test's own, not the project)
+    return subprocess.run(command, cwd=report.parent, capture_output=True, text=True, timeout=1800, check=False)
 
 
 async def test_the_api_answers_as_its_served_schema_says(database_url, users, channel, tmp_path):
