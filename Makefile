@@ -4,7 +4,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test lint env bootstrap bench
+.PHONY: demo test lint env bootstrap bench api-fuzz
 
 bootstrap:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -34,3 +34,7 @@ test: env
 
 bench: env
 	$(UV) run python -m bench.dashboard
+
+# schemathesis against the served API schema with 200 cases per operation (the suite runs 12).
+api-fuzz: env
+	WAYBILL_FUZZ_EXAMPLES=200 $(UV) run pytest -q -p no:cacheprovider tests/integration/test_api_schema.py

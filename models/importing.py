@@ -22,7 +22,7 @@ from models import bulk, db
 from models.actors import Actor
 from models.auto_accept import HELD_EVENT, held_message, orders_to_hold
 from models.clock import now, to_utc_seconds
-from models.incoming import IncomingOrder
+from models.incoming import IncomingOrder, drop_nul
 from models.lifecycle import LineStatus, OrderStatus, PaymentMethod, PaymentStatus
 from models.notifications import queue_acceptance_notices
 from models.search_terms import order_terms
@@ -99,6 +99,7 @@ async def import_orders(
     unique: dict[str, IncomingOrder] = {}
     refused = ImportResult()
     for incoming in orders:
+        drop_nul(incoming)
         problem = oversized_identifier(incoming)
         if problem:
             refused.failed.append((incoming.channel_order_id[:100], problem))
@@ -127,7 +128,7 @@ IDENTIFIER_LIMITS = {"order id": 100, "channel status": 64, "SKU": 100, "line id
 
 
 def oversized_identifier(incoming: IncomingOrder) -> str | None:
-    """Why `incoming` cannot be stored as sent, if one of its identifiers is too long."""
+    """Why `incoming` cannot be stored as sent, if one of its identifiers is too long or holds a NUL."""
     checks = [("order id", incoming.channel_order_id), ("channel status", incoming.channel_status)]
     for line in incoming.lines:
         checks.append(("SKU", line.sku.strip()))
@@ -136,6 +137,8 @@ def oversized_identifier(incoming: IncomingOrder) -> str | None:
         limit = IDENTIFIER_LIMITS[what]
         if len(value) > limit:
             return f"its {what} “{value[:40]}…” is {len(value)} characters long; Waybill stores at most {limit}."
+        if "\x00" in value:
+            return f"its {what} “{value[:40].replace(chr(0), '')}” contains a NUL character, which cannot be stored."
     if len(incoming.currency) > 3:
         return f"its currency “{incoming.currency[:10]}” is not a three-letter code."
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -53,3 +54,25 @@ class IncomingOrder:
     @property
     def total(self) -> int:
         return sum(line.unit_price * max(line.quantity, 0) for line in self.lines) + self.shipping_total
+
+
+#: Fields the channel must get back exactly as it sent them: never altered (an order with NUL in one is refused).
+IDENTIFIER_FIELDS = frozenset({"channel_order_id", "channel_status", "sku", "channel_line_id", "currency"})
+
+
+def drop_nul(value: object) -> None:
+    """Remove NUL characters from the text fields of an incoming order, its address and lines, in place.
+
+    Marketplaces do send them; PostgreSQL cannot store them in text, and they mean nothing to a person."""
+    for item in dataclasses.fields(value):  # type: ignore[arg-type]
+        current = getattr(value, item.name)
+        if item.name in IDENTIFIER_FIELDS:
+            continue
+        if isinstance(current, str) and "\x00" in current:
+            setattr(value, item.name, current.replace("\x00", ""))
+        elif dataclasses.is_dataclass(current):
+            drop_nul(current)
+        elif isinstance(current, list):
+            for element in current:
+                if dataclasses.is_dataclass(element):
+                    drop_nul(element)

@@ -64,7 +64,39 @@ class CurrentUser:
 
 
 class LoginThrottled(DomainError):
-    pass
+    """Log-in refused without checking the password; `retry_after` says when it is checked again."""
+
+    def __init__(self, message: str, retry_after: dt.timedelta) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _minutes(delta: dt.timedelta) -> str:
+    minutes = max(1, -(-int(delta.total_seconds()) // 60))
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
+async def _throttle(username: str, ip: str) -> None:
+    """Refuse while too many failures were recorded in the window, for this username or this address."""
+    since = now() - FAILURE_WINDOW
+    for column, value, limit, whom in (
+        (LoginFailure.username, username, MAX_FAILURES_PER_USERNAME, "for this username"),
+        (LoginFailure.ip, ip, MAX_FAILURES_PER_IP, "from your network address"),
+    ):
+        recent = (
+            await LoginFailure.select(LoginFailure.at)
+            .where((column == value) & (LoginFailure.at > since))
+            .order_by(LoginFailure.at, ascending=False)
+            .limit(limit)
+        )
+        if len(recent) >= limit:
+            # Log-in opens again once the oldest of the last `limit` failures leaves the window.
+            wait = recent[-1]["at"] + FAILURE_WINDOW - now()
+            raise LoginThrottled(
+                f"Too many failed log-in attempts {whom}. Log-in is paused: try again in {_minutes(wait)}. "
+                "If you have forgotten your password, ask an admin.",
+                wait,
+            )
 
 
 def hash_password(password: str) -> str:
@@ -149,13 +181,7 @@ async def _verify(password_hash: str, password: str) -> bool:
 
 async def authenticate(username: str, password: str, ip: str) -> CurrentUser | None:
     """Check a password; refuse outright while too many recent failures are recorded."""
-    since = now() - FAILURE_WINDOW
-    by_user = await LoginFailure.count().where((LoginFailure.username == username) & (LoginFailure.at > since))
-    by_ip = await LoginFailure.count().where((LoginFailure.ip == ip) & (LoginFailure.at > since))
-    if by_user >= MAX_FAILURES_PER_USERNAME or by_ip >= MAX_FAILURES_PER_IP:
-        raise LoginThrottled(
-            "Too many failed log-in attempts. Wait 15 minutes and try again, or ask an admin to reset your password."
-        )
+    await _throttle(username, ip)
     row = await User.select().where(User.username == username).first()
     valid = False
     if row and row["active"]:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from asyncpg.exceptions import CharacterNotInRepertoireError
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import (
@@ -49,15 +50,17 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def _error_page(request: Request, status: int, title: str, message: str) -> Response:
+def _error_page(
+    request: Request, status: int, title: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
     if _wants_json(request):
-        return Response({"status_code": status, "detail": message}, status_code=status)
+        return Response({"status_code": status, "detail": message}, status_code=status, headers=headers)
     if is_htmx(request):
         return Template(
             template_name="_flash.html",
             context={"level": "error", "message": message},
             status_code=status,
-            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
+            headers={**(headers or {}), "HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
         )
     # Exception handlers run synchronously, so the page gets no database-backed context.
     user = request.scope.get("user")
@@ -65,6 +68,7 @@ def _error_page(request: Request, status: int, title: str, message: str) -> Resp
         template_name="error.html",
         context={"title": title, "message": message, "user": user},
         status_code=status,
+        headers=headers,
     )
 
 
@@ -113,6 +117,12 @@ def handle_validation(request: Request, exc: ValidationException) -> Response:
     return _error_page(request, 400, "Bad request", message)
 
 
+def handle_unstorable_text(request: Request, exc: Exception) -> Response:
+    """PostgreSQL stores no NUL character in text; the transaction was rolled back, so nothing changed."""
+    message = "Text with a NUL character (\\0) cannot be stored, so nothing was saved. Remove it and try again."
+    return _error_page(request, 422, "Not possible", message)
+
+
 def handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error_page(
@@ -128,7 +138,8 @@ def handle_http(request: Request, exc: HTTPException) -> Response:
     if exc.status_code == 413:
         message = "What you sent is larger than this form accepts. Nothing was saved: send a smaller file."
         return _error_page(request, 413, "Too large", message)
-    return _error_page(request, exc.status_code, "Error", exc.detail)
+    # Keep what the error says in its headers, e.g. the `Allow` of a 405.
+    return _error_page(request, exc.status_code, "Error", exc.detail, dict(exc.headers or {}))
 
 
 def create_app(
@@ -172,7 +183,8 @@ def create_app(
         secure=settings.secure_cookies,
         max_age=60 * 60 * 12,
     )
-    auth_middleware = DefineMiddleware(WaybillAuthMiddleware, exclude=PUBLIC_PATHS)
+    # OPTIONS too: nothing outside the public paths answers before authentication.
+    auth_middleware = DefineMiddleware(WaybillAuthMiddleware, exclude=PUBLIC_PATHS, exclude_http_methods=())
 
     def configure_jinja(engine: JinjaTemplateEngine) -> None:
         engine.engine.filters.update(FILTERS)
@@ -192,6 +204,7 @@ def create_app(
             cookie_name="waybill_csrf",
             cookie_secure=settings.secure_cookies,
             cookie_samesite="lax",
+            cookie_httponly=True,  # pages carry the token (form field, htmx header); no script reads the cookie
             header_name="x-csrftoken",
             exclude=["/api/", "/sandbox/"],
         ),
@@ -218,6 +231,7 @@ def create_app(
             DomainError: handle_domain_error,
             ValidationException: handle_validation,
             HTTPException: handle_http,
+            CharacterNotInRepertoireError: handle_unstorable_text,
             Exception: handle_unexpected,
         },
         lifespan=[database_lifespan, *lifespan_hooks],

@@ -36,8 +36,16 @@ class WaybillAuthMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=user, auth="session")
 
 
+def _user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser:
+    """The signed-in user; a request that reached a guard without one is refused, never let through."""
+    user = connection.scope.get("user")
+    if user is None:
+        raise NotAuthorizedException("Please log in.")
+    return user
+
+
 def require_operator(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    user: CurrentUser = connection.user
+    user = _user(connection)
     if not user.can_change_orders:
         raise PermissionDeniedException(
             f"Your role ({user.role.value}) can view orders but not change them. Ask an admin for operator access."
@@ -45,6 +53,6 @@ def require_operator(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRout
 
 
 def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    user: CurrentUser = connection.user
+    user = _user(connection)
     if not user.is_admin:
         raise PermissionDeniedException(f"Only admins can do this; your role is {user.role.value}.")

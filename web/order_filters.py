@@ -51,6 +51,8 @@ def _parse_date(raw: str, label: str, tz: ZoneInfo, warnings: list[str]) -> dt.d
 
 
 def parse_filter(params: dict[str, str], tz: ZoneInfo) -> ParsedFilter:
+    # NUL can be in no stored text (PostgreSQL refuses it in a query), so it matches nothing anyway.
+    params = {k: v.replace("\x00", "") for k, v in params.items() if isinstance(v, str)}
     warnings: list[str] = []
     tab = params.get("tab") or "all"
     if tab not in TAB_STATUSES:

@@ -56,18 +56,20 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        public_url = os.environ.get("WAYBILL_PUBLIC_URL", "").strip()
         return cls(
             database_url=os.environ.get("WAYBILL_DATABASE_URL", ""),
             secret_key=os.environ.get("WAYBILL_SECRET_KEY", ""),
             scheduler_enabled=_flag("WAYBILL_SCHEDULER", True),
-            secure_cookies=_flag("WAYBILL_SECURE_COOKIES", False),
+            # Served over HTTPS (the public URL says so): cookies never travel in clear unless told otherwise.
+            secure_cookies=_flag("WAYBILL_SECURE_COOKIES", public_url.lower().startswith("https://")),
             smtp_host=os.environ.get("WAYBILL_SMTP_HOST", ""),
             smtp_port=int(os.environ.get("WAYBILL_SMTP_PORT", "587") or 587),
             smtp_user=os.environ.get("WAYBILL_SMTP_USER", ""),
             smtp_password=os.environ.get("WAYBILL_SMTP_PASSWORD", ""),
             smtp_from=os.environ.get("WAYBILL_SMTP_FROM", "waybill@localhost"),
             smtp_starttls=_flag("WAYBILL_SMTP_STARTTLS", True),
-            public_url=os.environ.get("WAYBILL_PUBLIC_URL", "").strip(),
+            public_url=public_url,
             sandboxes=_flag("WAYBILL_SANDBOXES", False),
             job_intervals=parse_job_intervals(os.environ.get("WAYBILL_JOB_INTERVALS", "")),
         )

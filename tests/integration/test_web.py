@@ -182,7 +182,10 @@ async def test_login_is_throttled_after_five_failures_even_with_the_right_passwo
         assert (await post_login(client, "operator", "wrong-password")).status_code == 401
     response = await post_login(client, "operator", TEST_PASSWORD)
     assert response.status_code == 429
-    assert "Too many failed log-in attempts. Wait 15 minutes and try again" in response.text
+    assert "Too many failed log-in attempts for this username. Log-in is paused: try again in 15 minutes." in (
+        response.text
+    )
+    assert 800 < int(response.headers["retry-after"]) <= 900
     assert (await client.get("/orders", follow_redirects=False)).status_code in (302, 303, 307)
     # Another user is not locked out by it.
     assert (await post_login(client, "viewer", TEST_PASSWORD)).status_code in (302, 303)

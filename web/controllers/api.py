@@ -8,10 +8,12 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 
 from models.money import amount
 from models.order_queries import list_orders, order_detail
+from web.api_errors import REFUSALS
+from web.api_params import RowId
 from web.order_filters import parse_filter
 from web.pages import current_timezone
 
@@ -130,7 +132,12 @@ class ApiOrdersController(Controller):
     path = "/api/v1/orders"
     tags = ["orders"]
 
-    @get("/", summary="List orders", description="Newest first. Pass `next_cursor` back as `cursor` for the next page.")
+    @get(
+        "/",
+        summary="List orders",
+        description="Newest first. Pass `next_cursor` back as `cursor` for the next page.",
+        responses={401: REFUSALS[401]},
+    )
     async def list_orders(
         self,
         request: Request,
@@ -177,8 +184,12 @@ class ApiOrdersController(Controller):
             warnings=parsed.warnings,
         )
 
-    @get("/{order_id:int}", summary="One order with lines, shipments, review issues and audit events")
-    async def get_order(self, order_id: FromPath[int]) -> ApiOrder:
+    @get(
+        "/{order_id:int}",
+        summary="One order with lines, shipments, review issues and audit events",
+        responses=REFUSALS,
+    )
+    async def get_order(self, order_id: RowId) -> ApiOrder:
         detail = await order_detail(order_id)
         if detail is None:
             raise NotFoundException(f"Order {order_id} does not exist.")

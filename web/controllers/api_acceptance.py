@@ -9,15 +9,17 @@ the rules refuse answers 422 with the message per field.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 from litestar import Controller, Request, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody, Parameter
 
-from models.acceptance import accept_order, decide_line, edit_line_quantity, reject_order
+from models.acceptance import REJECTION_REASONS, accept_order, decide_line, edit_line_quantity, reject_order
 from models.money import amount
 from models.order_queries import order_detail
-from web.api_errors import ApiError
+from web.api_errors import REFUSALS, ApiError
+from web.api_params import Quantity, RowId, Version
 from web.auth import require_operator
 from web.controllers.api import ApiLine
 from web.decisions import DecisionAnswer, decide_and_send
@@ -28,24 +30,28 @@ from web.order_page import actor_of
 class ApiVersion:
     """`version`: the order version you read (GET /api/v1/orders/{id}); if the order changed since, 409."""
 
-    version: int | None = None
+    version: Version = None
+
+
+#: The reason codes, listed in the schema; another value is refused as input (422, `errors.reason`).
+RejectionReason = Annotated[str, Parameter(schema_extra={"enum": list(REJECTION_REASONS)})]
 
 
 @dataclass
 class ApiRejection:
     """`reason`: out_of_stock, price_error, cannot_ship_to_address or other (then `reason_text` is required)."""
 
-    reason: str
+    reason: RejectionReason
     reason_text: str = ""
-    version: int | None = None
+    version: Version = None
 
 
 @dataclass
 class ApiQuantity:
     """`quantity`: the new quantity, from 1 to the line's current quantity (it can only be lowered)."""
 
-    quantity: int
-    version: int | None = None
+    quantity: Quantity
+    version: Version = None
 
 
 @dataclass
@@ -61,6 +67,7 @@ class ApiDecision:
 
 
 ERRORS = {
+    **REFUSALS,
     404: ResponseSpec(ApiError, description="No such order, or the line is not part of it."),
     409: ResponseSpec(
         ApiError,
@@ -107,9 +114,7 @@ class ApiAcceptanceController(Controller):
         description="Accepts every line still to decide. The decision goes to the channel as it expects it.",
         responses=ERRORS,
     )
-    async def accept(
-        self, request: Request, order_id: FromPath[int], data: JSONBody[ApiVersion | None] = None
-    ) -> ApiDecision:
+    async def accept(self, request: Request, order_id: RowId, data: JSONBody[ApiVersion | None] = None) -> ApiDecision:
         version = data.version if data else None
         answer = await decide_and_send(order_id, lambda: accept_order(order_id, actor_of(request), version))
         return await _answer(order_id, answer)
@@ -121,7 +126,7 @@ class ApiAcceptanceController(Controller):
         description="Rejects every line still to decide, with one reason.",
         responses=ERRORS,
     )
-    async def reject(self, request: Request, order_id: FromPath[int], data: JSONBody[ApiRejection]) -> ApiDecision:
+    async def reject(self, request: Request, order_id: RowId, data: JSONBody[ApiRejection]) -> ApiDecision:
         answer = await decide_and_send(
             order_id,
             lambda: reject_order(order_id, actor_of(request), data.reason, data.reason_text, data.version),
@@ -137,8 +142,8 @@ class ApiAcceptanceController(Controller):
     async def accept_line(
         self,
         request: Request,
-        order_id: FromPath[int],
-        line_id: FromPath[int],
+        order_id: RowId,
+        line_id: RowId,
         data: JSONBody[ApiVersion | None] = None,
     ) -> ApiDecision:
         version = data.version if data else None
@@ -155,7 +160,7 @@ class ApiAcceptanceController(Controller):
         responses=ERRORS,
     )
     async def reject_line(
-        self, request: Request, order_id: FromPath[int], line_id: FromPath[int], data: JSONBody[ApiRejection]
+        self, request: Request, order_id: RowId, line_id: RowId, data: JSONBody[ApiRejection]
     ) -> ApiDecision:
         answer = await decide_and_send(
             order_id,
@@ -173,7 +178,7 @@ class ApiAcceptanceController(Controller):
         responses=ERRORS,
     )
     async def edit_line(
-        self, request: Request, order_id: FromPath[int], line_id: FromPath[int], data: JSONBody[ApiQuantity]
+        self, request: Request, order_id: RowId, line_id: RowId, data: JSONBody[ApiQuantity]
     ) -> ApiDecision:
         answer = await decide_and_send(
             order_id, lambda: edit_line_quantity(order_id, line_id, data.quantity, actor_of(request), data.version)

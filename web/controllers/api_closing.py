@@ -11,21 +11,18 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from litestar import Controller, Request, post
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import JSONBody, Parameter
 
 from models.tables import Order
 from web import closing as steps
-from web.api_errors import ApiError
+from web.api_errors import CHANGE_REFUSALS
+from web.api_params import VERSION_HELP, RowId, Version
 from web.auth import require_operator
 from web.closing import Outcome
 from web.order_page import actor_of
 
-VERSION_HELP = "Optional: the order `version` you last read; if the order changed since, nothing is done (409)."
-
-
-VERSION = Annotated[int | None, Parameter(description=VERSION_HELP)]
+VERSION = Version
 
 
 @dataclass
@@ -97,14 +94,7 @@ async def _answer(order_id: int, outcome: Outcome) -> ApiClosingResult:
 
 
 RESPONSES = "Answers the order's new state and what happened. 422: not possible now (`detail` says why). "
-REFUSALS = {
-    403: ResponseSpec(ApiError, description="The token's user may read orders but not change them."),
-    404: ResponseSpec(ApiError, description="No such order."),
-    409: ResponseSpec(ApiError, description="The order changed since `version`; nothing was done."),
-    422: ResponseSpec(
-        ApiError, description="Not possible now, or input refused (`errors` by field); nothing was done."
-    ),
-}
+REFUSALS = CHANGE_REFUSALS
 
 
 class ApiClosingController(Controller):
@@ -120,7 +110,7 @@ class ApiClosingController(Controller):
         description="For orders paid on account; card orders arrive paid. " + RESPONSES + VERSION_HELP,
     )
     async def mark_paid(
-        self, request: Request, order_id: FromPath[int], data: JSONBody[MarkPaidRequest | None] = None
+        self, request: Request, order_id: RowId, data: JSONBody[MarkPaidRequest | None] = None
     ) -> ApiClosingResult:
         data = data or MarkPaidRequest()
         return await _answer(order_id, await steps.pay(order_id, actor_of(request), data.version))
@@ -133,12 +123,9 @@ class ApiClosingController(Controller):
         description="Needs `delivered_at`: not in the future, not before the order shipped. Delivered is final: "
         "afterwards every change to the order is refused. " + RESPONSES + VERSION_HELP,
     )
-    async def deliver(
-        self, request: Request, order_id: FromPath[int], data: JSONBody[DeliverRequest]
-    ) -> ApiClosingResult:
-        return await _answer(
-            order_id, await steps.deliver(order_id, data.delivered_at, actor_of(request), data.version)
-        )
+    async def deliver(self, request: Request, order_id: RowId, data: JSONBody[DeliverRequest]) -> ApiClosingResult:
+        outcome = await steps.deliver(order_id, data.delivered_at, actor_of(request), data.version)
+        return await _answer(order_id, outcome)
 
     @post(
         "/return",
@@ -148,7 +135,7 @@ class ApiClosingController(Controller):
         description="The parcel came back undelivered; only for shipped orders. " + RESPONSES + VERSION_HELP,
     )
     async def mark_returned(
-        self, request: Request, order_id: FromPath[int], data: JSONBody[ReturnRequest | None] = None
+        self, request: Request, order_id: RowId, data: JSONBody[ReturnRequest | None] = None
     ) -> ApiClosingResult:
         data = data or ReturnRequest()
         return await _answer(order_id, await steps.return_parcel(order_id, data.note, actor_of(request), data.version))
@@ -161,7 +148,5 @@ class ApiClosingController(Controller):
         description="Only before anything has shipped; needs a `reason`. Suppliers holding the order are asked "
         "to cancel it and the channel is told. " + RESPONSES + VERSION_HELP,
     )
-    async def cancel(
-        self, request: Request, order_id: FromPath[int], data: JSONBody[CancelRequest]
-    ) -> ApiClosingResult:
+    async def cancel(self, request: Request, order_id: RowId, data: JSONBody[CancelRequest]) -> ApiClosingResult:
         return await _answer(order_id, await steps.cancel(order_id, data.reason, actor_of(request), data.version))

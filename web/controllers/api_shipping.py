@@ -9,7 +9,7 @@ from typing import Annotated
 
 from litestar import Controller, Request, delete, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
 from jobs.dispatcher import dispatch_channel_order_now
 from jobs.http import http_client
@@ -17,6 +17,8 @@ from models.carriers import code_channels, list_carriers
 from models.errors import FieldErrors
 from models.order_queries import OrderDetail, order_detail
 from models.shipping import add_tracking, channel_report, mark_shipped, remove_tracking, shipped_message
+from web.api_errors import CHANGE_REFUSALS, REFUSALS
+from web.api_params import MAX_INT, Quantity, RowId, Version
 from web.auth import require_operator
 from web.order_page import actor_of
 
@@ -88,8 +90,8 @@ class ApiShipping:
 
 @dataclass
 class ApiParcelLineQuantity:
-    line_id: int
-    quantity: int
+    line_id: RowId
+    quantity: Quantity
 
 
 @dataclass
@@ -97,15 +99,15 @@ class ApiAddTracking:
     #: Quantity per order line in this parcel; omitted: everything left to ship.
     lines: list[ApiParcelLineQuantity] | None = None
     #: A carrier from `GET /api/v1/carriers`; optional with `no_tracking`.
-    carrier_id: int | None = None
+    carrier_id: RowId | None = None
     tracking_number: str = ""
     no_tracking: bool = False
-    version: int | None = None
+    version: Version = None
 
 
 @dataclass
 class ApiMarkShipped:
-    version: int | None = None
+    version: Version = None
 
 
 def _shipping(detail: OrderDetail, message: str = "", parcel_id: int | None = None) -> ApiShipping:
@@ -157,7 +159,12 @@ class ApiShippingController(Controller):
     path = "/api/v1"
     tags = ["shipping"]
 
-    @get("/carriers", summary="Carriers to ship with", description="The list maintained on the Settings page.")
+    @get(
+        "/carriers",
+        summary="Carriers to ship with",
+        description="The list maintained on the Settings page.",
+        responses={401: REFUSALS[401]},
+    )
     async def carriers(self) -> list[ApiCarrier]:
         names = {c["id"]: c["name"] for c in await code_channels()}
         return [
@@ -171,13 +178,18 @@ class ApiShippingController(Controller):
             for c in await list_carriers(active_only=True)
         ]
 
-    @get("/orders/{order_id:int}/shipping", summary="Shipping of one order: parcels and what is left per line")
-    async def shipping(self, order_id: FromPath[int]) -> ApiShipping:
+    @get(
+        "/orders/{order_id:int}/shipping",
+        summary="Shipping of one order: parcels and what is left per line",
+        responses=REFUSALS,
+    )
+    async def shipping(self, order_id: RowId) -> ApiShipping:
         return _shipping(await _detail(order_id))
 
     @post(
         "/orders/{order_id:int}/shipments",
         guards=[require_operator],
+        responses=CHANGE_REFUSALS,
         status_code=201,
         summary="Add tracking: a parcel ready to ship",
         description="Records a parcel (quantity per line, carrier and tracking number, or `no_tracking`). Nothing is "
@@ -185,9 +197,7 @@ class ApiShippingController(Controller):
         "must match the carrier's format when it has one. Refusals answer 422 with `errors` per field "
         "(`lines.<line id>`, `lines`, `carrier_id`, `tracking_number`); 409 when `version` is out of date.",
     )
-    async def add_parcel(
-        self, request: Request, order_id: FromPath[int], data: JSONBody[ApiAddTracking]
-    ) -> ApiShipping:
+    async def add_parcel(self, request: Request, order_id: RowId, data: JSONBody[ApiAddTracking]) -> ApiShipping:
         if data.lines is None:
             quantities = {line.id: line.left for line in (await _detail(order_id)).shipping.lines}
         else:
@@ -213,15 +223,19 @@ class ApiShippingController(Controller):
     @delete(
         "/orders/{order_id:int}/shipments/{shipment_id:int}",
         guards=[require_operator],
+        responses=CHANGE_REFUSALS,
         status_code=200,
         summary="Remove a parcel not shipped yet",
     )
     async def remove_parcel(
         self,
         request: Request,
-        order_id: FromPath[int],
-        shipment_id: FromPath[int],
-        version: Annotated[int | None, QueryParameter(description="The order version you saw")] = None,
+        order_id: RowId,
+        shipment_id: RowId,
+        version: Annotated[
+            int | None,
+            QueryParameter(ge=0, le=MAX_INT, description="The order version you saw", schema_extra={"minimum": 0}),
+        ] = None,
     ) -> ApiShipping:
         what = await remove_tracking(order_id, shipment_id, actor_of(request), version)
         message = f"Tracking removed ({what}). Nothing had been sent to the channel."
@@ -230,6 +244,7 @@ class ApiShippingController(Controller):
     @post(
         "/orders/{order_id:int}/ship",
         guards=[require_operator],
+        responses=CHANGE_REFUSALS,
         status_code=200,
         summary="Mark as shipped",
         description="Ships every parcel added with Add tracking: the order becomes partially shipped or shipped, and "
@@ -237,7 +252,7 @@ class ApiShippingController(Controller):
         "the channel answered.",
     )
     async def ship(
-        self, request: Request, order_id: FromPath[int], data: JSONBody[ApiMarkShipped | None] = None
+        self, request: Request, order_id: RowId, data: JSONBody[ApiMarkShipped | None] = None
     ) -> ApiShipping:
         result = await mark_shipped(order_id, actor_of(request), data.version if data else None)
         await dispatch_channel_order_now(order_id, http_client())

@@ -43,6 +43,7 @@ class LoginController(Controller):
         ip = request.client.host if request.client else "unknown"
         error = ""
         user = None
+        retry_after = None
         if not username or not password:
             error = "Enter your username and password."
         else:
@@ -50,6 +51,7 @@ class LoginController(Controller):
                 user = await authenticate(username, password, ip)
             except LoginThrottled as exc:
                 error = exc.message
+                retry_after = exc.retry_after
             else:
                 if user is None:
                     error = "Wrong username or password."
@@ -57,7 +59,8 @@ class LoginController(Controller):
             return Template(
                 "login.html",
                 context={"next": target, "username": username, "error": error},
-                status_code=429 if "Too many" in error else 401,
+                status_code=401 if retry_after is None else 429,
+                headers={} if retry_after is None else {"Retry-After": str(max(1, int(retry_after.total_seconds())))},
             )
         request.clear_session()
         request.set_session({SESSION_USER_KEY: user.id})
