@@ -36,6 +36,7 @@ MATRIX: dict[tuple[str, str], int] = {
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
     ("GET", "/static/{file_path:path}"): PUBLIC,
     ("HEAD", "/static/{file_path:path}"): PUBLIC,
     # Signed in, any role: reading.
@@ -102,6 +103,9 @@ MATRIX: dict[tuple[str, str], int] = {
     ("POST", "/suppliers/{supplier_id:int}/resubmit-all"): OPERATOR,
     ("POST", "/suppliers/{supplier_id:int}/resubmit-all/{run_id:int}/next"): OPERATOR,
     ("POST", "/connection-issues/{issue_id:int}/retry"): OPERATOR,
+    # Reconciliation reads every order at its channel and suppliers: not for viewers.
+    ("GET", "/channels/reconciliation"): OPERATOR,
+    ("POST", "/channels/reconciliation/resync"): OPERATOR,
     ("POST", "/settings/notifications"): OPERATOR,
     ("POST", "/settings/tokens"): OPERATOR,
     ("POST", "/settings/tokens/{token_id:int}/revoke"): OPERATOR,
