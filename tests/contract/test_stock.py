@@ -55,7 +55,7 @@ async def test_shipbob_stock_is_fulfillable_quantity_over_pages(serve_sandbox: S
     assert len(levels) == len(sandbox.stock)
 
 
-async def test_mirakl_of24_updates_offers_and_reports_unknown_skus(serve_sandbox: Serve, http: httpx.AsyncClient) -> None:
+async def test_mirakl_of24_updates_offers_reports_unknown(serve_sandbox: Serve, http: httpx.AsyncClient) -> None:
     sandbox = mirakl.MiraklSandbox(seed=1)
     sandbox.offers.put("BB-1001", 9)
     connector = MiraklConnector(serve_sandbox(sandbox), {"api_key": mirakl.DEFAULT_API_KEY}, http)
@@ -82,7 +82,7 @@ async def test_mall_availability_and_unknown_product(serve_sandbox: Serve, http:
     assert unknown == {"XX-1": "Product XX-1 not found."}
 
 
-async def test_faults_make_the_push_fail_with_the_channel_message(serve_sandbox: Serve, http: httpx.AsyncClient) -> None:
+async def test_faults_fail_the_push_with_the_channel_message(serve_sandbox: Serve, http: httpx.AsyncClient) -> None:
     sandbox = mirakl.MiraklSandbox(seed=1)
     sandbox.offers.put("BB-1001", 9)
     base = serve_sandbox(sandbox)
