@@ -33,6 +33,8 @@ class Settings:
     #: Serve the marketplace sandboxes under /sandbox/… (the demo does; production only if asked).
     sandboxes: bool = False
     data_dir: str = ""
+    #: Seconds between stock syncs (supplier stock read, offers planned and queued).
+    stock_sync_s: int = 300
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -50,6 +52,7 @@ class Settings:
             smtp_starttls=_flag("WAYBILL_SMTP_STARTTLS", True),
             public_url=os.environ.get("WAYBILL_PUBLIC_URL", "").strip(),
             sandboxes=_flag("WAYBILL_SANDBOXES", False),
+            stock_sync_s=max(30, int(os.environ.get("WAYBILL_STOCK_SYNC_SECONDS", "300") or 300)),
         )
 
     def smtp(self) -> SmtpConfig | None:
