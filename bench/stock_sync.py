@@ -139,7 +139,8 @@ async def run(args: argparse.Namespace) -> None:
     try:
         client, supplier_box, boxes = await world(args.skus, kinds)
         offers = args.skus * len(kinds)
-        log(f"\n{args.skus:,} SKUs × {len(kinds)} channels ({', '.join(kinds)}) = {offers:,} offers, {url.split(':')[0]}")
+        backend = url.split(":")[0]
+        log(f"\n{args.skus:,} SKUs × {len(kinds)} channels ({', '.join(kinds)}) = {offers:,} offers, {backend}")
         log(f"batch sizes: {', '.join(f'{k} {v}' for k, v in batch_sizes().items() if k in kinds)}\n")
         log("| sync | offers queued | offers sent | read + plan s | push s | total s |")
         log("|---|---:|---:|---:|---:|---:|")
