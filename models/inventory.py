@@ -106,7 +106,7 @@ async def sku_detail(sku: str) -> dict[str, Any] | None:
     """One SKU: each supplier's stock, the reservation, each channel's offer and rule, and its history."""
     sources = await db.fetch(
         "SELECT s.id, s.name, s.prepaid, s.wallet_balance, s.wallet_currency, s.stock_min_wallet, s.active, "
-        "ci.supplier_sku, ci.active AS item_active, ss.quantity, ss.pulled_at "
+        "s.stock_read_at, ci.supplier_sku, ci.active AS item_active, ss.quantity, ss.changed_at "
         "FROM catalog_item ci JOIN supplier s ON s.id = ci.supplier "
         "LEFT JOIN supplier_stock ss ON ss.supplier = ci.supplier AND ss.supplier_sku = ci.supplier_sku "
         "WHERE ci.channel_sku = {} ORDER BY ci.priority, s.name",

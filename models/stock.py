@@ -24,7 +24,7 @@ from typing import Any
 
 from models import db
 from models.clock import now
-from models.tables import ChannelOffer, OutboxMessage, StockEvent, SupplierStock
+from models.tables import ChannelOffer, OutboxMessage, StockEvent, Supplier, SupplierStock
 
 #: Order statuses whose lines hold stock: imported, not yet with a supplier.
 RESERVING_STATUSES = ("pending_review", "awaiting_acceptance", "awaiting_fulfillment")
@@ -61,7 +61,7 @@ async def record_supplier_stock(supplier_id: int, levels: dict[str, int]) -> int
         )
     }
     new = [
-        SupplierStock(supplier=supplier_id, supplier_sku=sku, quantity=max(0, qty), pulled_at=stamp)
+        SupplierStock(supplier=supplier_id, supplier_sku=sku, quantity=max(0, qty), changed_at=stamp)
         for sku, qty in levels.items()
         if sku not in known
     ]
@@ -71,8 +71,16 @@ async def record_supplier_stock(supplier_id: int, levels: dict[str, int]) -> int
     async with db.transaction():
         await db.insert_chunked(new)
         await _bulk_set("supplier_stock", "quantity", changed)
-        await SupplierStock.update({SupplierStock.pulled_at: stamp}).where(SupplierStock.supplier == supplier_id)
+        await _bulk_set_time("supplier_stock", "changed_at", [row_id for row_id, _ in changed], stamp)
+        await Supplier.update({Supplier.stock_read_at: stamp}).where(Supplier.id == supplier_id)
     return len(new) + len(changed)
+
+
+async def _bulk_set_time(table: str, column: str, ids: list[int], stamp: Any) -> None:
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        marks = ", ".join("{}" for _ in part)
+        await db.fetch(f"UPDATE {table} SET {column} = {{}} WHERE id IN ({marks})", stamp, *part)
 
 
 async def _bulk_set(table: str, column: str, values: list[tuple[int, int | None]]) -> None:
@@ -90,7 +98,9 @@ async def _bulk_set(table: str, column: str, values: list[tuple[int, int | None]
 
 
 async def supply(skus: Iterable[str] | None = None) -> dict[str, int]:
-    """Channel SKU → units its active suppliers can ship (a supplier that cannot take orders counts 0)."""
+    """Channel SKU → units its active suppliers can ship (a supplier that cannot take orders counts 0).
+
+    SKUs whose stock was never read from any supplier are left out: they are not offered at 0 by mistake."""
     where, args = _sku_filter("ci.channel_sku", skus)
     rows = await db.fetch(
         "SELECT ci.channel_sku AS sku, s.prepaid, s.wallet_balance, s.stock_min_wallet, ss.quantity "
@@ -103,7 +113,9 @@ async def supply(skus: Iterable[str] | None = None) -> dict[str, int]:
     )
     out: dict[str, int] = defaultdict(int)
     for row in rows:
-        out[row["sku"]] += 0 if not can_take_orders(row) else int(row["quantity"] or 0)
+        if row["quantity"] is None:
+            continue  # never read from this supplier: unknown, not 0
+        out[row["sku"]] += int(row["quantity"]) if can_take_orders(row) else 0
     return dict(out)
 
 
@@ -172,7 +184,7 @@ async def plan_offers(
         return PlanResult()
     catalog_skus = await _catalog_skus(sku_set)
     supplies, holds = await db.concurrently(supply(catalog_skus), reserved(catalog_skus))
-    available = {sku: max(0, supplies.get(sku, 0) - holds.get(sku, 0)) for sku in catalog_skus}
+    available = {sku: max(0, supplies[sku] - holds.get(sku, 0)) for sku in catalog_skus if sku in supplies}
     result = PlanResult(offers=len(available) * len(channels))
     stamp = now()
     async with db.transaction():

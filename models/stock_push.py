@@ -18,7 +18,7 @@ async def offers_to_send(channel_id: int, skus: list[str]) -> list[dict[str, Any
     if not skus:
         return []
     return (
-        await ChannelOffer.select(ChannelOffer.id, ChannelOffer.sku, ChannelOffer.quantity)
+        await ChannelOffer.select(ChannelOffer.id, ChannelOffer.sku, ChannelOffer.quantity, ChannelOffer.sent_quantity)
         .where((ChannelOffer.channel == channel_id) & ChannelOffer.sku.is_in(skus) & (ChannelOffer.state == QUEUED))
         .order_by(ChannelOffer.sku)
     )
@@ -29,6 +29,7 @@ async def record_pushed(channel: dict[str, Any], sent: list[dict[str, Any]], unk
     stamp = now()
     confirmed = [o for o in sent if o["sku"] not in unknown]
     missing = [o for o in sent if o["sku"] in unknown]
+    # The history tells what changed: a first offer, or the same quantity sent again, adds no line.
     events = [
         StockEvent(
             sku=o["sku"],
@@ -38,6 +39,7 @@ async def record_pushed(channel: dict[str, Any], sent: list[dict[str, Any]], unk
             message=f"{channel['name']} now offers {o['quantity']}",
         )
         for o in confirmed
+        if o["sent_quantity"] is not None and o["sent_quantity"] != o["quantity"]
     ] + [
         StockEvent(
             sku=o["sku"],

@@ -100,6 +100,8 @@ class Supplier(Table, tablename="supplier"):
     wallet_updated_at = Timestamptz(null=True, default=None)
     #: Below this prepaid balance (minor units) the supplier cannot take orders: its stock counts as 0.
     stock_min_wallet = BigInt(null=True, default=None)
+    #: When its stock API was last read successfully.
+    stock_read_at = Timestamptz(null=True, default=None)
     active = Boolean(default=True)
     created_at = Timestamptz()
 
@@ -212,7 +214,8 @@ class SupplierStock(Table, tablename="supplier_stock"):
     supplier = ForeignKey(references=Supplier, on_delete=OnDelete.cascade)
     supplier_sku = Varchar(length=100)  # unique with supplier (m0016)
     quantity = Integer(default=0)
-    pulled_at = Timestamptz()
+    #: When the supplier's stock of this SKU last changed (the supplier's `stock_read_at` says when it was read).
+    changed_at = Timestamptz()
 
 
 class ChannelOffer(Table, tablename="channel_offer"):

@@ -56,7 +56,7 @@ COLUMNS = {
             ("supplier", ForeignKey, _foreign_key(Supplier)),
             ("supplier_sku", Varchar, _params(length=100, default="")),
             ("quantity", Integer, _params(default=0)),
-            ("pulled_at", Timestamptz, _params(default=TimestamptzNow())),
+            ("changed_at", Timestamptz, _params(default=TimestamptzNow())),
         ],
     ),
     "ChannelOffer": (
@@ -89,6 +89,7 @@ NEW_COLUMNS = [
     ("Channel", "channel", "stock_buffer", Integer, _params(default=0)),
     ("Channel", "channel", "stock_cap", Integer, _params(default=None, null=True)),
     ("Supplier", "supplier", "stock_min_wallet", BigInt, _params(default=None, null=True)),
+    ("Supplier", "supplier", "stock_read_at", Timestamptz, _params(default=None, null=True)),
 ]
 
 async def forwards():

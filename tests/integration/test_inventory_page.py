@@ -25,7 +25,7 @@ async def stocked_world(channel: dict) -> dict[str, int]:
     for sku, quantity in (("MUG-1", 9), ("PEN-2", 0)):
         await CatalogItem.insert(CatalogItem(channel_sku=sku, supplier=supplier, supplier_sku=sku, updated_at=now()))
         await SupplierStock.insert(
-            SupplierStock(supplier=supplier, supplier_sku=sku, quantity=quantity, pulled_at=now())
+            SupplierStock(supplier=supplier, supplier_sku=sku, quantity=quantity, changed_at=now())
         )
     await Channel.update({Channel.stock_sync: True, Channel.stock_buffer: 1}).where(Channel.id == channel["id"])
     from models.stock import plan_offers
