@@ -150,10 +150,14 @@ def offered(available: int, channel: dict[str, Any]) -> int:
     return min(quantity, int(cap)) if cap is not None else quantity
 
 
+#: Beyond this many SKUs a query reads them all instead of listing them (statements cap their parameters).
+MAX_LISTED_SKUS = 5_000
+
+
 def _sku_filter(column: str, skus: Iterable[str] | None) -> tuple[str, list[str]]:
-    if skus is None:
+    wanted = None if skus is None else sorted(set(skus))
+    if wanted is None or len(wanted) > MAX_LISTED_SKUS:
         return "", []
-    wanted = sorted(set(skus))
     if not wanted:
         return f" AND {column} IS NULL", []
     return f" AND {column} IN ({', '.join('{}' for _ in wanted)})", wanted
@@ -183,7 +187,7 @@ async def plan_offers(
     if not channels:
         return PlanResult()
     catalog_skus = await _catalog_skus(sku_set)
-    supplies, holds = await db.concurrently(supply(catalog_skus), reserved(catalog_skus))
+    supplies, holds = await db.concurrently(supply(sku_set), reserved(sku_set))
     available = {sku: max(0, supplies[sku] - holds.get(sku, 0)) for sku in catalog_skus if sku in supplies}
     result = PlanResult(offers=len(available) * len(channels))
     stamp = now()
@@ -234,7 +238,7 @@ async def plan_offers(
 async def _catalog_skus(skus: set[str] | None) -> list[str]:
     where, args = _sku_filter("channel_sku", skus)
     rows = await db.fetch(f"SELECT DISTINCT channel_sku FROM catalog_item WHERE active = {{}}{where}", True, *args)
-    return [r["channel_sku"] for r in rows]
+    return [r["channel_sku"] for r in rows if skus is None or r["channel_sku"] in skus]
 
 
 async def _offers(channel_id: int, skus: set[str] | None) -> dict[str, dict[str, Any]]:
