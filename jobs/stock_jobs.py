@@ -10,7 +10,7 @@ import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from connectors.base import RemoteError
-from connectors.registry import channel_kinds
+from connectors.registry import channel_kinds, supplier_kinds
 from jobs.connections import supplier_connector
 from jobs.dispatcher import _deliver_all
 from jobs.http import http_client
@@ -69,9 +69,14 @@ async def sync_stock(client: httpx.AsyncClient, *, deliver: bool = False) -> Sto
     """Pull every active supplier's stock, then queue the offers that changed (and send them at once
     with `deliver`, for the *Sync stock now* button)."""
     pulled, failed = [], []
+    kinds = supplier_kinds()
     for supplier in await Supplier.select().where(Supplier.active == True).order_by(Supplier.name):  # noqa: E712
+        if supplier["kind"] not in kinds:
+            continue  # a supplier Waybill has no API for: its SKUs are not offered from here
         problem = await pull_supplier(supplier, client)
-        (failed if problem else pulled).append(f"{supplier['name']}: {problem}" if problem else supplier["name"])
+        (failed if problem else pulled).append(
+            f"{supplier['name']} ({problem.rstrip('.')})" if problem else supplier["name"]
+        )
     plan = await plan_offers(batch_sizes=batch_sizes())
     if deliver:
         await send_now(plan.message_ids, client)

@@ -4,6 +4,7 @@ channel shows as a `stock_update` connection issue that clears on Retry."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
 import pytest
@@ -92,13 +93,13 @@ def test_supplier_stock_to_zero_reaches_the_channel_offer(pages, server, stock_w
     page.goto(f"{server}/inventory?q={SKU}")
     with page.expect_response("**/inventory/sync"):
         page.get_by_role("button", name="Sync stock now").click()
-    expect(page.locator("#flash")).to_contain_text("1 pushes queued")
+    expect(page.locator("#flash")).to_contain_text("pushes queued")
     assert offered(server) == 7
 
     control(server, "bigbuy", "POST", "catalog", {"products": [{"sku": SKU, "stock": 0}]})
     with page.expect_response("**/inventory/sync"):
         page.get_by_role("button", name="Sync stock now").click()
-    expect(page.locator("#flash")).to_contain_text("1 of 1 offers changed")
+    expect(page.locator("#flash")).to_contain_text(re.compile(r"[1-9]\d* of \d+ offers changed"))
     assert offered(server) == 0
 
     page.get_by_role("link", name="Out of stock").click()
