@@ -18,8 +18,8 @@ from tests.e2e.conftest import SERVER_SECRET
 pytestmark = pytest.mark.e2e
 
 SKU = "E2E-STOCK-7731"
-CHANNEL = "Stock Mirakl E2E"
-SUPPLIER = "Stock BigBuy E2E"
+CHANNEL = "Quantum Mirakl E2E"
+SUPPLIER = "Quantum BigBuy E2E"
 
 
 def control(server: str, system: str, method: str, path: str, body: dict | None = None) -> dict:
