@@ -45,6 +45,7 @@ from connectors.base import (
     ParseReject,
     RemoteError,
     StatusPairing,
+    StockUpdate,
     TrackingInfo,
 )
 from connectors.registry import register_channel
@@ -491,6 +492,24 @@ class BackMarketConnector(ChannelConnector):
                     status_code=exc.status_code,
                 ) from exc
             raise
+
+    async def push_stock(self, updates: list[StockUpdate]) -> dict[str, str]:
+        """Each listing is found by SKU (`GET /ws/listings/detail`) and its quantity set
+        (`POST /ws/listings/{listing_id}`)."""
+        unknown: dict[str, str] = {}
+        for update in updates:
+            try:
+                found = self.json(await self._call("GET", "/ws/listings/detail", params={"sku": update.sku}))
+            except RemoteError as exc:
+                if exc.status_code == 404:
+                    unknown[update.sku] = f"Back Market has no listing with SKU {update.sku}."
+                    continue
+                raise
+            listing_id = found.get("listing_id") if isinstance(found, dict) else None
+            if listing_id is None:
+                raise RemoteError(f"Back Market sent no listing id for SKU {update.sku}.", retryable=True)
+            await self._call("POST", f"/ws/listings/{listing_id}", json={"quantity": update.quantity})
+        return unknown
 
     async def _get_order(self, channel_order_id: str) -> dict[str, Any]:
         body = self.json(await self._call("GET", f"/ws/orders/{channel_order_id}"))

@@ -192,6 +192,14 @@ class ApiClient:
             ) from exc
 
 
+@dataclass(frozen=True)
+class StockUpdate:
+    """The quantity to offer for one of the merchant's SKUs on a channel."""
+
+    sku: str
+    quantity: int
+
+
 class ChannelConnector(ApiClient, abc.ABC):
     """A marketplace API client. One instance per channel, sharing one httpx client."""
 
@@ -208,6 +216,9 @@ class ChannelConnector(ApiClient, abc.ABC):
     decides_each_line: ClassVar[bool] = False
     #: The channel can refuse some lines of an order and accept the others.
     refuses_single_lines: ClassVar[bool] = True
+    #: Offers sent in one stock push (one outbox message): the most one API call takes, or for APIs
+    #: updating one offer per call, a batch retried together (setting a quantity twice is harmless).
+    stock_batch_size: ClassVar[int] = 100
 
     @abc.abstractmethod
     def fetch_orders(self, updated_since: dt.datetime | None) -> AsyncIterator[OrderPage]:
@@ -239,6 +250,11 @@ class ChannelConnector(ApiClient, abc.ABC):
 
     async def mark_returned(self, channel_order_id: str) -> None:
         raise RemoteError(f"{self.label} has no returned step.", retryable=False)
+
+    async def push_stock(self, updates: list[StockUpdate]) -> dict[str, str]:
+        """Set the offered quantity of each SKU. Returns SKU → the channel's message for the SKUs it
+        does not know (no offer to update); raises `RemoteError` when the push as a whole failed."""
+        raise RemoteError(f"Waybill cannot update stock on {self.label}.", retryable=False)
 
 
 def retry_after(response: httpx.Response) -> float | None:
@@ -405,6 +421,10 @@ class SupplierConnector(ApiClient, abc.ABC):
     @abc.abstractmethod
     async def fetch_state(self, supplier_order_id: str) -> SupplierOrderState:
         """Status, messages and tracking of one supplier order."""
+
+    async def stock(self) -> dict[str, int]:
+        """Quantity the supplier can ship now, per supplier SKU (its whole catalog)."""
+        raise RemoteError(f"Waybill cannot read stock from {self.label}.", retryable=False)
 
     async def wallet(self) -> tuple[int, str] | None:
         """Prepaid balance in minor units and its currency, or None where there is no wallet."""

@@ -140,6 +140,10 @@ MAX_AMOUNT = Decimal(1_000_000_000)
 _CENT = Decimal("0.01")
 
 
+#: Products per page of `catalog/productsstock` (BigBuy's largest page).
+STOCK_PAGE_SIZE = 1000
+
+
 class BigBuyFormatError(ValueError):
     """A BigBuy answer that cannot be understood; the message says what was wrong."""
 
@@ -163,6 +167,23 @@ def parse_amount(value: Any, what: str) -> int:
 def format_amount(cents: int) -> str:
     """Cents → the way BigBuy writes euros ("12.40")."""
     return f"{Decimal(cents).scaleb(-2):.2f}"
+
+
+def parse_products_stock(body: Any) -> dict[str, int]:
+    """`[{"id", "sku", "stocks": [{"quantity", "warehouse"…}]}]` → SKU → quantity over all warehouses."""
+    if not isinstance(body, list):
+        raise BigBuyFormatError(f"the product stock list is not a list: {str(body)[:200]}")
+    levels: dict[str, int] = {}
+    for product in body:
+        sku = product.get("sku") if isinstance(product, dict) else None
+        stocks = product.get("stocks") if isinstance(product, dict) else None
+        if not isinstance(sku, str) or not isinstance(stocks, list):
+            raise BigBuyFormatError(f"a product stock entry has no sku or stocks: {str(product)[:200]}")
+        quantities = [s.get("quantity") for s in stocks if isinstance(s, dict)]
+        if not all(type(q) is int for q in quantities):
+            raise BigBuyFormatError(f"the stock of {sku} is not a whole number: {stocks!r}"[:300])
+        levels[sku] = max(0, sum(quantities))
+    return levels
 
 
 def parse_purse(body: Any) -> int:
@@ -685,6 +706,20 @@ class BigBuyConnector(SupplierConnector):
             )
         await self._add_trackings(state)
         return state
+
+    async def stock(self) -> dict[str, int]:
+        """`catalog/productsstock`, page by page: each product's stock summed over BigBuy's warehouses."""
+        levels: dict[str, int] = {}
+        page = 1
+        while True:
+            response = await self._call(
+                "GET", f"/rest/catalog/productsstock.json?pageSize={STOCK_PAGE_SIZE}&page={page}"
+            )
+            rows = self._parsed(response, parse_products_stock)
+            levels.update(rows)
+            if len(rows) < STOCK_PAGE_SIZE:
+                return levels
+            page += 1
 
     async def wallet(self) -> tuple[int, str]:
         """The moneybox balance in cents (BigBuy bills in euros)."""

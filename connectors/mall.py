@@ -55,6 +55,7 @@ from connectors.base import (
     ParseReject,
     RemoteError,
     StatusPairing,
+    StockUpdate,
     TrackingInfo,
 )
 from connectors.registry import register_channel
@@ -651,6 +652,20 @@ class MallConnector(ChannelConnector):
 
     async def ship(self, channel_order_id: str) -> None:
         await self._put(channel_order_id, {"status": SHIPPED})
+
+    async def push_stock(self, updates: list[StockUpdate]) -> dict[str, str]:
+        """Product availability, one product per call: `A` with the quantity, `N` at 0."""
+        unknown: dict[str, str] = {}
+        for update in updates:
+            body = {"status": "A" if update.quantity > 0 else "N", "in_stock": update.quantity}
+            try:
+                await self.request("PUT", f"/v1/products/{_order_path(update.sku)}/availability", json=body)
+            except RemoteError as exc:
+                if exc.status_code == 404:
+                    unknown[update.sku] = exc.message
+                    continue
+                raise
+        return unknown
 
     async def cancel(self, channel_order_id: str, reason: str) -> None:
         # MALL takes no cancellation reason; confirming in the same call lets an unconfirmed order go.

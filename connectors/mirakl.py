@@ -18,8 +18,10 @@ The shop API key goes as is in the `Authorization` header (no "Bearer"). Errors 
 from __future__ import annotations
 
 import asyncio
+import csv
 import datetime as dt
 import functools
+import io
 import json
 from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal, InvalidOperation
@@ -37,6 +39,7 @@ from connectors.base import (
     ParseReject,
     RemoteError,
     StatusPairing,
+    StockUpdate,
     TrackingInfo,
 )
 from connectors.registry import register_channel
@@ -356,6 +359,20 @@ _kind = json_fields.kind
 _show = json_fields.show
 
 
+#: OF02 status reads while an offer import runs, before the push is tried again later.
+STOCK_IMPORT_POLLS = 10
+
+
+def parse_offer_error_report(text: str) -> dict[str, str]:
+    """OF03's CSV (the import's lines plus `error-message`): SKU → Mirakl's message."""
+    rows = csv.DictReader(io.StringIO(text), delimiter=";")
+    return {
+        row.get("shop-sku") or row.get("shop_sku") or "": row.get("error-message") or "refused"
+        for row in rows
+        if row.get("shop-sku") or row.get("shop_sku")
+    }
+
+
 @register_channel
 class MiraklConnector(ChannelConnector):
     kind: ClassVar[str] = "mirakl"
@@ -364,6 +381,8 @@ class MiraklConnector(ChannelConnector):
     sandbox_name: ClassVar[str] = "mirakl"
     pairing: ClassVar[StatusPairing] = MIRAKL_PAIRING
     page_size: ClassVar[int] = MAX_PAGE_SIZE
+    #: Offers per OF24 import.
+    stock_batch_size: ClassVar[int] = 1000
     #: Per-request timeout; tests and slow marketplaces may change it on the instance.
     timeout: httpx.Timeout = DEFAULT_TIMEOUT
     #: The last response decoded, and its body.
@@ -537,6 +556,32 @@ class MiraklConnector(ChannelConnector):
     async def cancel(self, channel_order_id: str, reason: str) -> None:
         # OR29 takes no reason; the merchant's reason stays in Waybill's audit trail.
         await self._put(channel_order_id, "cancel", None)
+
+    async def push_stock(self, updates: list[StockUpdate]) -> dict[str, str]:
+        """OF24 offer import (quantity only), then OF02 until it is complete and OF03 for refused lines."""
+        offers = [{"shop_sku": u.sku, "quantity": u.quantity, "update_delete": "update"} for u in updates]
+        kwargs: dict[str, Any] = {"headers": self._headers(), "timeout": self.timeout}
+        answer = self.json(await self.request("POST", "/api/offers", json={"offers": offers}, **kwargs))
+        import_id = answer.get("import_id") if isinstance(answer, dict) else None
+        if not isinstance(import_id, int):
+            message = f"Mirakl did not give an import id for the offer update: {str(answer)[:200]}"
+            raise RemoteError(message, retryable=True)
+        for attempt in range(STOCK_IMPORT_POLLS):
+            status = self.json(await self.request("GET", f"/api/offers/imports/{import_id}", **kwargs))
+            if isinstance(status, dict) and status.get("status") in ("COMPLETE", "FAILED", "REJECTED"):
+                break
+            await asyncio.sleep(min(0.5 * (attempt + 1), 5.0))
+        else:
+            message = f"Mirakl offer import {import_id} is still running; the offers are sent again later."
+            raise RemoteError(message, retryable=True)
+        if status.get("status") != "COMPLETE":
+            reason = status.get("reason_status") or status.get("status")
+            raise RemoteError(f"Mirakl refused offer import {import_id}: {reason}", retryable=False)
+        if not status.get("lines_in_error"):
+            return {}
+        # OF03 answers CSV, so it is read once, without the JSON check of the shared reads.
+        report = await self._request_once("GET", f"/api/offers/imports/{import_id}/error_report", **kwargs)
+        return parse_offer_error_report(report.text)
 
     async def _put(self, channel_order_id: str, action: str, body: Any) -> None:
         path = f"/api/orders/{quote(channel_order_id, safe='')}/{action}"

@@ -33,7 +33,7 @@ import json
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -612,6 +612,23 @@ class ShipBobConnector(SupplierConnector):
 
     # -- protocol --------------------------------------------------------------------------------
 
+    async def stock(self) -> dict[str, int]:
+        """`GET /inventory-level`, following `next`: the fulfillable quantity (on hand minus committed) per SKU."""
+        levels: dict[str, int] = {}
+        path: str | None = self._path("inventory-level") + f"?PageSize={INVENTORY_PAGE_SIZE}"
+        while path:
+            body = self._decode(await self._call("GET", path))
+            items = body.get("items") if isinstance(body, dict) else None
+            if not isinstance(items, list):
+                raise RemoteError(f"ShipBob sent no inventory items: {str(body)[:200]}", retryable=True)
+            for item in items:
+                sku = item.get("sku") if isinstance(item, dict) else None
+                quantity = item.get("total_fulfillable_quantity") if isinstance(item, dict) else None
+                if isinstance(sku, str) and sku and type(quantity) is int:
+                    levels[sku] = levels.get(sku, 0) + max(0, quantity)
+            path = _relative(body.get("next"), self.base_url)
+        return levels
+
     async def check(self, order: SupplierOrderRequest) -> CheckResult:
         """ShipBob has no preflight: refuse locally what ShipBob would refuse on create."""
         problems = address_problems(order.address)
@@ -749,6 +766,20 @@ class ShipBobConnector(SupplierConnector):
             if failed and len(failed) == len(results):
                 reasons = "; ".join(str(r.get("reason") or "no reason given") for r in failed)
                 raise RemoteError(f"ShipBob did not cancel order {order_id}: {reasons}", retryable=False)
+
+
+#: Inventory items per page (ShipBob's largest).
+INVENTORY_PAGE_SIZE = 250
+
+
+def _relative(link: Any, base_url: str) -> str | None:
+    """ShipBob's `next` link (a full URL or a path) as a path under the connector's base URL."""
+    if not isinstance(link, str) or not link:
+        return None
+    parts = urlsplit(link)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    base_path = urlsplit(base_url).path.rstrip("/")
+    return path[len(base_path) :] if base_path and path.startswith(base_path + "/") else path
 
 
 def _body(response: httpx.Response) -> Any:

@@ -61,6 +61,10 @@ DEMO_SUPPLIERS = [
         "Standard",
     ),
 ]
+#: Stock rules of the demo channels (by kind): a safety buffer on Mirakl, a cap on Back Market.
+DEMO_STOCK_RULES = {"mirakl": {"stock_buffer": 2}, "backmarket": {"stock_cap": 20}, "mall": {}}
+#: Below this wallet (cents) BigBuy cannot take orders, so its SKUs are offered at 0 while it "runs low".
+BIGBUY_MIN_WALLET = 50_00
 #: The BigBuy sandbox's wallet: normally, and when it "runs low".
 WALLET_NORMAL, WALLET_LOW = "2000.00", "15.00"
 #: Share of ShipBob shipments put on hold ("address could not be verified").
@@ -93,6 +97,9 @@ async def ensure_demo_world(base_url: str) -> None:
                     credentials=credentials.encrypt(creds),
                     currency=currency,
                     poll_interval_s=10,
+                    stock_sync=True,
+                    stock_buffer=DEMO_STOCK_RULES[kind].get("stock_buffer", 0),
+                    stock_cap=DEMO_STOCK_RULES[kind].get("stock_cap"),
                     created_at=stamp,
                 )
             )
@@ -105,6 +112,7 @@ async def ensure_demo_world(base_url: str) -> None:
                     base_url=f"{base_url}/sandbox/{sandbox}",
                     credentials=credentials.encrypt(creds),
                     prepaid=prepaid,
+                    stock_min_wallet=BIGBUY_MIN_WALLET if prepaid else None,
                     created_at=stamp,
                 )
             )
@@ -341,7 +349,18 @@ def _install_demo_jobs(scheduler: AsyncIOScheduler, sandboxes: dict[str, Sandbox
         bigbuy.balance = Decimal(WALLET_LOW)
         scheduler.add_job(_top_up, "date", run_date=now() + dt.timedelta(seconds=90), args=[bigbuy])
 
+    async def stock_moves() -> None:
+        """Stock changes at the suppliers (sometimes sold out); the stock sync carries it to the channels."""
+        sku, _, _ = rng.choice(PRODUCTS)
+        quantity = rng.choice([0, 1, 3, 8, 15, 40])
+        if sku in bigbuy.catalog:
+            bigbuy.catalog[sku].stock = quantity
+        shipbob = sandboxes["shipbob"]
+        if sku in shipbob.stock and quantity >= shipbob.stock[sku]["committed"]:
+            shipbob.stock[sku]["on_hand"] = quantity
+
     scheduler.add_job(new_order, "interval", seconds=6, id="demo-new-order")
+    scheduler.add_job(stock_moves, "interval", seconds=15, id="demo-stock-moves")
     scheduler.add_job(ensure_demo_mappings, "interval", seconds=60, id="demo-mappings")
     scheduler.add_job(wallet_runs_low, "interval", seconds=240, id="demo-wallet-low")
     scheduler.add_job(move_one, "interval", seconds=4, id="demo-advance")
@@ -363,6 +382,9 @@ async def prepare_demo(app: Litestar, base_url: str) -> None:
     await ensure_demo_world(base_url)
     app.state.sandboxes["bigbuy"].balance = Decimal(WALLET_NORMAL)
     app.state.sandboxes["shipbob"].hold_rate = SHIPBOB_HOLD_RATE
+    for _, _, sandbox, _, _ in DEMO_CHANNELS:  # the merchant's offers, which the stock sync keeps up to date
+        for sku, _, _ in PRODUCTS:
+            app.state.sandboxes[sandbox].offers.put(sku, 0)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport) as client:
         await seed_backlog(DemoMarketplaces(app.state.sandboxes, client))

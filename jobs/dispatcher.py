@@ -89,6 +89,11 @@ def already_applied(
 
 
 async def deliver(message: dict[str, Any], client: httpx.AsyncClient, owner: str) -> None:
+    if message["action"] == "stock":  # about offers, not an order
+        from jobs.stock_push import deliver_stock
+
+        await deliver_stock(message, client, owner)
+        return
     channel = await Channel.select().where(Channel.id == message["target_id"]).first()
     order = await Order.select(Order.channel_order_id, Order.channel_status).where(Order.id == message["order"]).first()
     if channel is None or order is None:

@@ -59,6 +59,9 @@ async def sync_channel(channel_id: int, client: httpx.AsyncClient, owner: str = 
         if batch:
             result.merge(await import_orders(channel, batch))
             await follow_channel_states(channel, batch, connector.pairing.to_internal)
+            from jobs.stock_jobs import reserve_imported  # imports this module
+
+            await reserve_imported({line.sku for order in batch for line in order.lines})
             batch.clear()
         cursor = batch_cursor
         await renew_import(channel_id, owner)

@@ -81,6 +81,24 @@ async def claim_for_order(owner: str, order_id: int, target_kind: str) -> list[d
     return rows
 
 
+async def claim_ids(owner: str, message_ids: list[int]) -> list[dict[str, Any]]:
+    """Lease these pending messages now (a merchant waits for the answer); others hold the rest."""
+    if not message_ids:
+        return []
+    stamp = now()
+    lock = "" if db.is_sqlite() else " FOR UPDATE SKIP LOCKED"
+    marks = ", ".join("{}" for _ in message_ids)
+    inner = (
+        f"SELECT m.id FROM outbox_message m WHERE m.id IN ({marks}) AND m.state = {{}} "
+        f"AND (m.lease_until IS NULL OR m.lease_until < {{}}){lock}"
+    )
+    sql = f"UPDATE outbox_message SET lease_owner = {{}}, lease_until = {{}} WHERE id IN ({inner}) RETURNING *"
+    async with db.transaction():
+        rows = await db.fetch(sql, owner, stamp + LEASE, *message_ids, PENDING, stamp)
+    rows.sort(key=lambda r: r["id"])
+    return rows
+
+
 async def mark_done(message: dict[str, Any], owner: str, channel_state: str | None = None) -> None:
     async with db.transaction():
         updated = (

@@ -80,6 +80,12 @@ class Channel(Table, tablename="channel"):
     import_cursor = Timestamptz(null=True, default=None)
     import_lease_owner = Varchar(length=100, default="")
     import_lease_until = Timestamptz(null=True, default=None)
+    #: Stock sync (models.stock): offer quantities are pushed to this channel …
+    stock_sync = Boolean(default=False)
+    #: … keeping this many units back (a safety buffer) …
+    stock_buffer = Integer(default=0)
+    #: … and offering at most this many (None: no cap).
+    stock_cap = Integer(null=True, default=None)
     created_at = Timestamptz()
 
 
@@ -92,6 +98,10 @@ class Supplier(Table, tablename="supplier"):
     wallet_balance = BigInt(null=True, default=None)
     wallet_currency = Varchar(length=3, default="EUR")
     wallet_updated_at = Timestamptz(null=True, default=None)
+    #: Below this prepaid balance (minor units) the supplier cannot take orders: its stock counts as 0.
+    stock_min_wallet = BigInt(null=True, default=None)
+    #: When its stock API was last read successfully.
+    stock_read_at = Timestamptz(null=True, default=None)
     active = Boolean(default=True)
     created_at = Timestamptz()
 
@@ -196,6 +206,45 @@ class CatalogItem(Table, tablename="catalog_item"):
     priority = Integer(default=100)
     active = Boolean(default=True)
     updated_at = Timestamptz()
+
+
+class SupplierStock(Table, tablename="supplier_stock"):
+    """How many units of one of its SKUs a supplier can ship, as its stock API last said."""
+
+    supplier = ForeignKey(references=Supplier, on_delete=OnDelete.cascade)
+    supplier_sku = Varchar(length=100)  # unique with supplier (m0016)
+    quantity = Integer(default=0)
+    #: When the supplier's stock of this SKU last changed (the supplier's `stock_read_at` says when it was read).
+    changed_at = Timestamptz()
+
+
+class ChannelOffer(Table, tablename="channel_offer"):
+    """The quantity of one SKU Waybill offers on one channel, and what the channel last confirmed.
+
+    `state`: `queued` (an outbox message will send `quantity`), `ok` (the channel has it), `failing`
+    (the push gave up; sent again when the quantity changes or on *Push now*), `unknown` (the channel
+    has no offer for this SKU; not sent again until the quantity changes or on *Push now*).
+    """
+
+    channel = ForeignKey(references=Channel, on_delete=OnDelete.cascade)
+    sku = Varchar(length=100)  # unique with channel (m0016)
+    quantity = Integer(default=0)
+    sent_quantity = Integer(null=True, default=None)
+    state = Varchar(length=16, default="queued")
+    #: The channel's last word on this offer when it failed, else empty.
+    message = Text(default="")
+    changed_at = Timestamptz()
+    sent_at = Timestamptz(null=True, default=None)
+
+
+class StockEvent(Table, tablename="stock_event"):
+    """One line of a SKU's stock history: availability changed, a push went out or failed."""
+
+    sku = Varchar(length=100)  # indexed with at (m0016)
+    channel = Integer(null=True, default=None)
+    at = Timestamptz()
+    kind = Varchar(length=32)
+    message = Text(default="")
 
 
 class ShippingMapping(Table, tablename="shipping_mapping"):
@@ -418,6 +467,9 @@ ALL_TABLES: list[type[Table]] = [
     SupplierOrder,
     SupplierOrderLine,
     CatalogItem,
+    SupplierStock,
+    ChannelOffer,
+    StockEvent,
     ShippingMapping,
     CatalogUpload,
     CatalogUploadPart,

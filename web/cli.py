@@ -44,6 +44,7 @@ def demo(host: str, port: int, data_dir: str) -> None:
     from jobs.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_jobs, prepare_demo
     from jobs.notification_jobs import notification_jobs
     from jobs.scheduler import scheduler_lifespan
+    from jobs.stock_jobs import install_stock_jobs
     from jobs.supplier_jobs import install_supplier_jobs
     from web.app import create_app
 
@@ -66,6 +67,7 @@ def demo(host: str, port: int, data_dir: str) -> None:
     installers = [
         install_channel_jobs,
         _demo_supplier_jobs(install_supplier_jobs),
+        _demo_stock_jobs(install_stock_jobs),
         demo_jobs(sandboxes),
         notification_jobs(settings.smtp(), settings.link_base(host, port)),
     ]
@@ -80,6 +82,15 @@ def demo(host: str, port: int, data_dir: str) -> None:
     click.echo(f"  Data: {folder.resolve()}")
     click.echo("")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _demo_stock_jobs(install):
+    """Stock sync every few seconds, so a change in a supplier sandbox shows on the channels quickly."""
+
+    def install_for_demo(scheduler) -> None:
+        install(scheduler, every_s=10)
+
+    return install_for_demo
 
 
 def _demo_supplier_jobs(install):
@@ -122,11 +133,13 @@ def serve(host: str, port: int) -> None:
         raise SystemExit(2)
     from jobs.channel_jobs import install_channel_jobs
     from jobs.notification_jobs import notification_jobs
+    from jobs.stock_jobs import install_stock_jobs
     from jobs.supplier_jobs import install_supplier_jobs
 
     installers = [
         install_channel_jobs,
         install_supplier_jobs,
+        lambda scheduler: install_stock_jobs(scheduler, every_s=settings.stock_sync_s),
         notification_jobs(settings.smtp(), settings.link_base(host, port)),
     ]
     hooks = [scheduler_lifespan(installers, settings.job_intervals)] if settings.scheduler_enabled else []

@@ -52,6 +52,8 @@ class Settings:
     data_dir: str = ""
     #: Job id → seconds, overriding the scheduler's intervals (`WAYBILL_JOB_INTERVALS`).
     job_intervals: dict[str, float] = field(default_factory=dict)
+    #: Seconds between stock syncs (supplier stock read, offers planned and queued).
+    stock_sync_s: int = 300
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -72,6 +74,7 @@ class Settings:
             public_url=public_url,
             sandboxes=_flag("WAYBILL_SANDBOXES", False),
             job_intervals=parse_job_intervals(os.environ.get("WAYBILL_JOB_INTERVALS", "")),
+            stock_sync_s=max(30, int(os.environ.get("WAYBILL_STOCK_SYNC_SECONDS", "300") or 300)),
         )
 
     def smtp(self) -> SmtpConfig | None:

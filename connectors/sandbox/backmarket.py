@@ -35,6 +35,7 @@ from litestar.params import FromPath
 
 from connectors.sandbox.common import Sandbox
 from connectors.sandbox.fake_orders import SHIPPING_RATES, fake_order
+from connectors.sandbox.offers import OfferBook, backmarket_handlers
 from models.incoming import IncomingOrder
 
 DEFAULT_TOKEN = "sandbox-backmarket-token"
@@ -154,6 +155,8 @@ class BackMarketSandbox(Sandbox):
 
     def __init__(self, seed: int | None = None, token: str = DEFAULT_TOKEN) -> None:
         super().__init__(seed)
+        #: The seller's offers on this marketplace (stock updates change their quantity).
+        self.offers = OfferBook()
         self.token = token
         #: Orders by id, in Back Market's own JSON, in creation order.
         self.orders: dict[str, dict[str, Any]] = {}
@@ -406,6 +409,9 @@ class BackMarketSandbox(Sandbox):
         if scheme.lower() != "basic" or token.strip() != self.token:
             return Response({"detail": "Invalid token."}, status_code=401)
         return None
+
+    def offer_handlers(self) -> list[Any]:
+        return [*backmarket_handlers(self.offers, self._unauthorized), *self.offers.control_handlers()]
 
     def route_handlers(self) -> list[Any]:
         sandbox = self

@@ -24,6 +24,7 @@ Control interface (never faulted, no key needed):
   "rate_limit": true}` — errors inside 200 answers, the next N order calls answer ER009, rate limit.
 - `GET  _control/wallet`; `POST _control/wallet/topup` `{"amount": "50.00"}`; `POST _control/wallet`
   `{"balance": "12.40"}` sets it.
+- `GET  /rest/catalog/productsstock.json?page=&pageSize=`: each product's stock (`stocks[].quantity`).
 - `GET  _control/catalog`; `POST _control/catalog` `{"products": [{"sku", "stock", "price", "name"}]}`
   changes or adds SKUs.
 - `GET  _control/orders`: every order; `GET _control/orders/{id or internalReference}`: status, lines,
@@ -58,6 +59,8 @@ from models.clock import now
 DEFAULT_API_KEY = "sandbox-bigbuy-key"
 DEFAULT_WALLET = "100.00"
 DEFAULT_STOCK = 100
+#: Products per page of `catalog/productsstock`.
+STOCK_PAGE_MAX = 1000
 VAT_RATE = Decimal("0.21")
 #: BigBuy's wholesale price is about this share of the shop's selling price.
 WHOLESALE_SHARE = Decimal("0.55")
@@ -600,6 +603,26 @@ class BigBuySandbox(Sandbox):
             setattr(self, key, value)
         return self.settings_view()
 
+    def stock_page(self, query: dict[str, str]) -> Response:
+        """`catalog/productsstock`: every product's stock per warehouse, `pageSize` (≤ 1,000) at a time."""
+        try:
+            size = int(query.get("pageSize", str(STOCK_PAGE_MAX)))
+            page = int(query.get("page", "1"))
+        except ValueError:
+            return self._validation_error([("pageSize", "This value is not valid.")])
+        if not 1 <= size <= STOCK_PAGE_MAX or page < 1:
+            return self._validation_error([("pageSize", f"This value should be between 1 and {STOCK_PAGE_MAX}.")])
+        products = list(self.catalog.values())[(page - 1) * size : page * size]
+        body = [
+            {
+                "id": p.id,
+                "sku": p.sku,
+                "stocks": [{"quantity": p.stock, "minHandlingDays": 1, "maxHandlingDays": 2, "warehouse": 1}],
+            }
+            for p in products
+        ]
+        return Response(content=body)
+
     # -- HTTP ----------------------------------------------------------------------------------
 
     def route_handlers(self) -> list[Any]:
@@ -717,6 +740,13 @@ class BigBuySandbox(Sandbox):
                 ]
             )
 
+        @get("/rest/catalog/productsstock.json", sync_to_thread=False)
+        def products_stock(request: Request) -> Response:
+            refused = gate(request, "catalog")
+            if refused:
+                return refused
+            return sandbox.stock_page(dict(request.query_params))
+
         @post("/_control/settings")
         async def control_set_settings(request: Request) -> Response:
             body, bad = await json_body(request)
@@ -818,6 +848,7 @@ class BigBuySandbox(Sandbox):
             tracking_orders,
             user_purse,
             shipping_carriers,
+            products_stock,
             control_set_settings,
             control_get_settings,
             control_get_wallet,

@@ -6,6 +6,7 @@ real API's rules, and is driven by tests and the demo through documented `_contr
 - `POST /sandbox/<system>/_control/orders`: one order in that system's own JSON format appears.
 - `POST /sandbox/<system>/_control/faults`: set error/latency/malformed/rate-limit behaviour.
 - `GET  /sandbox/<system>/_control/orders/<id>`: the marketplace's view of one order.
+- `POST|GET /sandbox/<system>/_control/offers`: the offers a marketplace holds (see `offers`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ class Sandbox(abc.ABC):
     def operation_count(self, operation: str, order_id: str) -> int:
         return sum(1 for op, oid, _ in self.operations if op == operation and oid == order_id)
 
+    def offer_handlers(self) -> list[Any]:
+        """The stock API and `_control/offers` routes of a marketplace holding offers (none by default)."""
+        return []
+
     def fault_handlers(self) -> list[Any]:
         """`POST _control/faults` (settings; refused values are listed, valid ones applied) and
         `GET _control/faults`, the same on every sandbox."""
@@ -79,7 +84,7 @@ class Sandbox(abc.ABC):
     def router(self) -> Router:
         return Router(
             path=f"/sandbox/{self.name}",
-            route_handlers=[*self.route_handlers(), *self.fault_handlers()],
+            route_handlers=[*self.route_handlers(), *self.offer_handlers(), *self.fault_handlers()],
             middleware=[DefineMiddleware(FaultMiddleware, faults=self.faults)],
             include_in_schema=False,
         )

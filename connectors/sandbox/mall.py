@@ -65,6 +65,7 @@ from connectors.mall import (
 )
 from connectors.sandbox.common import Sandbox
 from connectors.sandbox.fake_orders import ADDRESSES, FIRST_NAMES, LAST_NAMES, PRODUCTS
+from connectors.sandbox.offers import OfferBook, mall_handlers
 
 DEFAULT_CLIENT_ID = "sandbox-mall-client"
 DATE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -140,6 +141,8 @@ class MallSandbox(Sandbox):
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         super().__init__(seed)
+        #: The seller's offers on this marketplace (stock updates change their quantity).
+        self.offers = OfferBook()
         self.client_id = client_id
         #: Current time (aware); tests pass a fixed clock.
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
@@ -447,6 +450,9 @@ class MallSandbox(Sandbox):
             order["tracking_number"], order["tracking_url"] = number, url or None
             self.record("tracking", str(order["id"]), tracking_number=number)
         return ok()
+
+    def offer_handlers(self) -> list[Any]:
+        return [*mall_handlers(self.offers, self.refusal), *self.offers.control_handlers()]
 
     def route_handlers(self) -> list[Any]:
         sandbox = self

@@ -37,6 +37,7 @@ from connectors.mirakl import (
 )
 from connectors.sandbox.common import Sandbox
 from connectors.sandbox.fake_orders import fake_order
+from connectors.sandbox.offers import OfferBook, mirakl_handlers
 from models.clock import now
 
 DEFAULT_API_KEY = "sandbox-mirakl-key"
@@ -89,6 +90,8 @@ class MiraklSandbox(Sandbox):
         clock: Callable[[], dt.datetime] = now,
     ) -> None:
         super().__init__(seed)
+        #: The seller's offers on this marketplace (stock updates change their quantity).
+        self.offers = OfferBook()
         self.api_key = api_key
         self.clock = clock
         #: order_id → the order in Mirakl's JSON, in creation order.
@@ -500,6 +503,9 @@ class MiraklSandbox(Sandbox):
         if request.headers.get("authorization") != self.api_key:
             return error(401, "Unauthorized: the API key in the Authorization header is missing or wrong.")
         return None
+
+    def offer_handlers(self) -> list[Any]:
+        return [*mirakl_handlers(self.offers, self._refuse_key), *self.offers.control_handlers()]
 
     def route_handlers(self) -> list[Any]:
         sandbox = self

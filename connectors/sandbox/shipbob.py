@@ -20,6 +20,8 @@ Control interface (never faulted, no token needed):
   InvalidAddress; a later address update releases it).
 - `POST _control/orders/{id}/exception`: `{"reason", "detail"?}`: open shipments go to Exception
   (default OutOfStock; new stock through `_control/inventory` releases it).
+- `GET 2026-01/inventory-level?PageSize=&Page=`: quantities per item (`sku`, `total_on_hand_quantity`,
+  `total_committed_quantity`, `total_fulfillable_quantity`…), with a `next` link.
 - `POST _control/inventory`: `{"BB-1001": 12, ...}` sets on-hand stock (new SKUs become products);
   shipments in exception for stock are allocated again. `GET _control/inventory` shows stock.
 - `POST _control/faults` / `GET _control/faults`: fault injection settings (see `faults.Faults`).
@@ -594,6 +596,38 @@ class ShipBobSandbox(Sandbox):
             self._refresh(order)
         return sorted(body)
 
+    def inventory_levels(self, query: dict[str, str], path: str) -> Response:
+        """`GET /inventory-level`: network-wide quantities per inventory item, `PageSize` at a time,
+        with a `next` link while more follow."""
+        try:
+            size = min(max(int(query.get("PageSize", "250")), 1), 250)
+            page = max(int(query.get("Page", "1")), 1)
+        except ValueError:
+            return validation({"PageSize": ["The value is not valid."]})
+        skus = sorted(self.stock)
+        items = []
+        for sku in skus[(page - 1) * size : page * size]:
+            stock = self.stock[sku]
+            fulfillable = stock["on_hand"] - stock["committed"]
+            items.append(
+                {
+                    "inventory_id": self.inventory_id(sku),
+                    "sku": sku,
+                    "name": sku,
+                    "total_on_hand_quantity": stock["on_hand"],
+                    "total_committed_quantity": stock["committed"],
+                    "total_fulfillable_quantity": fulfillable,
+                    "total_sellable_quantity": fulfillable,
+                    "total_awaiting_quantity": 0,
+                    "total_backordered_quantity": 0,
+                    "total_exception_quantity": 0,
+                    "total_internal_transfer_quantity": 0,
+                }
+            )
+        more = page * size < len(skus)
+        link = f"{path}?PageSize={size}&Page={page + 1}" if more else None
+        return Response(content={"items": items, "first": None, "prev": None, "next": link, "last": None})
+
     def inventory_view(self) -> dict[str, Any]:
         return {
             sku: {**stock, "fulfillable": stock["on_hand"] - stock["committed"]} for sku, stock in self.stock.items()
@@ -672,6 +706,11 @@ class ShipBobSandbox(Sandbox):
         def get_products(request: Request) -> Response:
             refused = sandbox._refuse(request, change=False)
             return refused or sandbox.list_products(dict(request.query_params))
+
+        @get(f"{base}/inventory-level", sync_to_thread=False)
+        def get_inventory_levels(request: Request) -> Response:
+            refused = sandbox._refuse(request, change=False)
+            return refused or sandbox.inventory_levels(dict(request.query_params), request.url.path)
 
         @get(f"{base}/order", sync_to_thread=False)
         def get_orders(request: Request) -> Response:
@@ -819,6 +858,7 @@ class ShipBobSandbox(Sandbox):
         return [
             get_channels,
             get_products,
+            get_inventory_levels,
             get_orders,
             create_order,
             get_order,

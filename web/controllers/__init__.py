@@ -8,6 +8,7 @@ from web.controllers.carriers import CarriersController
 from web.controllers.channels import ChannelsController
 from web.controllers.health import healthz, readyz
 from web.controllers.integrations import ConnectionIssuesController
+from web.controllers.inventory import InventoryController
 from web.controllers.login import LoginController
 from web.controllers.metrics import MetricsController
 from web.controllers.notifications import NotificationsController
@@ -32,6 +33,7 @@ ROUTE_HANDLERS = [
     ChannelsController,
     SuppliersController,
     SupplierResubmitController,
+    InventoryController,
     ConnectionIssuesController,
     MetricsController,
     NotificationsController,

@@ -1,0 +1,176 @@
+"""Stock sync over real HTTP: supplier stock read from the BigBuy and ShipBob sandboxes, offers pushed to
+the Mirakl, Back Market and MALL sandboxes by each channel's rules, failures as connection issues."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from connectors.sandbox import backmarket, bigbuy, mall, mirakl, shipbob
+from connectors.sandbox.common import Sandbox
+from jobs.dispatcher import dispatch_due
+from jobs.stock_jobs import push_now, sync_stock
+from models import credentials
+from models.clock import now
+from models.stock import plan_offers
+from models.tables import CatalogItem, Channel, ChannelOffer, OutboxMessage, StockEvent, Supplier, SyncIssue
+from tests.conftest import import_one, make_order
+from tests.integration.support import add_supplier
+
+SKUS = ("BB-1001", "BB-1002", "SB-0007")
+
+
+@pytest.fixture
+def sandboxes() -> dict[str, Sandbox]:
+    boxes = {
+        "bigbuy": bigbuy.BigBuySandbox(seed=5, wallet="500.00"),
+        "shipbob": shipbob.ShipBobSandbox(seed=5),
+        "mirakl": mirakl.MiraklSandbox(seed=5),
+        "backmarket": backmarket.BackMarketSandbox(seed=5),
+        "mall": mall.MallSandbox(seed=5),
+    }
+    for name in ("mirakl", "backmarket", "mall"):
+        for sku in SKUS:
+            boxes[name].offers.put(sku, 1)
+    boxes["bigbuy"].catalog["BB-1001"].stock = 30
+    boxes["bigbuy"].catalog["BB-1002"].stock = 8
+    boxes["shipbob"].set_inventory({"SB-0007": 12})
+    return boxes
+
+
+@pytest.fixture
+async def http():
+    async with httpx.AsyncClient(timeout=5) as client:
+        yield client
+
+
+@pytest.fixture
+async def world(database_url, sandboxes, serve_sandbox: Callable[[Sandbox], str]) -> dict[str, int]:
+    urls = {name: serve_sandbox(box) for name, box in sandboxes.items()}
+    ids = {
+        "bigbuy": await add_supplier("BigBuy", "bigbuy", urls["bigbuy"], {"api_key": bigbuy.DEFAULT_API_KEY}, True),
+        "shipbob": await add_supplier(
+            "ShipBob", "shipbob", urls["shipbob"], {"token": shipbob.DEFAULT_TOKEN, "channel_id": "1"}
+        ),
+    }
+    for sku, supplier in [("BB-1001", "bigbuy"), ("BB-1002", "bigbuy"), ("SB-0007", "shipbob")]:
+        await CatalogItem.insert(
+            CatalogItem(channel_sku=sku, supplier=ids[supplier], supplier_sku=sku, updated_at=now())
+        )
+    secrets = {
+        "mirakl": {"api_key": mirakl.DEFAULT_API_KEY},
+        "backmarket": {"token": backmarket.DEFAULT_TOKEN},
+        "mall": {"client_id": mall.DEFAULT_CLIENT_ID},
+    }
+    for kind, secret in secrets.items():
+        rows = await Channel.insert(
+            Channel(
+                name=f"Shop {kind}",
+                kind=kind,
+                base_url=urls[kind],
+                credentials=credentials.encrypt(secret),
+                stock_sync=True,
+                created_at=now(),
+            )
+        ).returning(Channel.id)
+        ids[kind] = rows[0]["id"]
+    return ids
+
+
+def quantities(box: Sandbox) -> dict[str, int]:
+    return {sku: offer.quantity for sku, offer in box.offers.offers.items()}
+
+
+async def drain(http: httpx.AsyncClient) -> None:
+    while await dispatch_due(http):
+        pass
+
+
+async def test_supplier_stock_reaches_every_channel_and_only_changes_are_sent_again(world, sandboxes, http):
+    result = await sync_stock(http)
+    assert result.failed == [] and sorted(result.pulled) == ["BigBuy", "ShipBob"]
+    await drain(http)
+    expected = {"BB-1001": 30, "BB-1002": 8, "SB-0007": 12}
+    for name in ("mirakl", "backmarket", "mall"):
+        assert quantities(sandboxes[name]) == expected
+    states = {r["state"] for r in await ChannelOffer.select(ChannelOffer.state)}
+    assert states == {"ok"}
+
+    sandboxes["bigbuy"].catalog["BB-1002"].stock = 0
+    again = await sync_stock(http)
+    assert again.plan.changed == 3  # one SKU on three channels
+    await drain(http)
+    for name in ("mirakl", "backmarket", "mall"):
+        assert quantities(sandboxes[name])["BB-1002"] == 0
+        assert sandboxes[name].offers.offers["BB-1001"].updates == 1  # unchanged: never sent again
+    history = await StockEvent.select(StockEvent.kind).where(StockEvent.sku == "BB-1002")
+    assert {"offer", "pushed"} <= {e["kind"] for e in history}
+
+
+async def test_rules_buffer_cap_and_a_supplier_that_cannot_take_orders(world, sandboxes, http):
+    await Channel.update({Channel.stock_buffer: 2, Channel.stock_cap: 10}).where(Channel.id == world["mirakl"])
+    await Supplier.update({Supplier.stock_min_wallet: 100_000}).where(Supplier.id == world["bigbuy"])  # 1,000 EUR
+    await sync_stock(http)
+    await drain(http)
+    assert quantities(sandboxes["mirakl"]) == {"BB-1001": 0, "BB-1002": 0, "SB-0007": 10}
+    assert quantities(sandboxes["mall"]) == {"BB-1001": 0, "BB-1002": 0, "SB-0007": 12}
+
+
+async def test_an_imported_order_reserves_stock_for_the_next_push(world, sandboxes, http):
+    await sync_stock(http)
+    await drain(http)
+    channel = await Channel.select().where(Channel.id == world["mall"]).first()
+    await import_one(channel, make_order("RES-1", lines=[("BB-1002", 3, 1990)]))
+    await plan_offers(skus=["BB-1002"])  # what the importer does after each batch
+    offer = (
+        await ChannelOffer.select()
+        .where((ChannelOffer.sku == "BB-1002") & (ChannelOffer.channel == world["mirakl"]))
+        .first()
+    )
+    assert (offer["quantity"], offer["state"]) == (5, "queued")
+    await drain(http)
+    assert quantities(sandboxes["backmarket"])["BB-1002"] == 5
+
+
+async def test_unknown_skus_are_reported_once_and_not_retried(world, sandboxes, http):
+    del sandboxes["mall"].offers.offers["SB-0007"]
+    await sync_stock(http)
+    await drain(http)
+    offer = (
+        await ChannelOffer.select()
+        .where((ChannelOffer.sku == "SB-0007") & (ChannelOffer.channel == world["mall"]))
+        .first()
+    )
+    assert offer["state"] == "unknown" and "SB-0007" in offer["message"]
+    issue = await SyncIssue.select().where(SyncIssue.integration_id == world["mall"]).first()
+    assert issue["operation"] == "stock_update" and "SB-0007" in issue["remote_message"]
+    await sync_stock(http)  # nothing changed: not sent again
+    assert await OutboxMessage.count().where(OutboxMessage.state == "pending") == 0
+
+
+async def test_faults_become_stock_update_issues_that_clear_after_retry(world, sandboxes, http):
+    sandboxes["backmarket"].faults.update({"error_rate": 1.0})
+    await sync_stock(http)
+    await drain(http)
+    issue = await SyncIssue.select().where(SyncIssue.integration_id == world["backmarket"]).first()
+    assert issue["operation"] == "stock_update" and issue["resolved_at"] is None
+    assert "Back Market failed (500)" in issue["remote_message"] or "500" in issue["remote_message"]
+    failing = await ChannelOffer.select().where(ChannelOffer.channel == world["backmarket"])
+    assert all(o["state"] == "queued" and o["message"] for o in failing)
+
+    sandboxes["backmarket"].faults.update({"error_rate": 0.0})
+    await OutboxMessage.update({OutboxMessage.next_attempt_at: now()}).where(OutboxMessage.state == "pending")
+    await drain(http)
+    issue = await SyncIssue.select().where(SyncIssue.id == issue["id"]).first()
+    assert issue["resolved_at"] is not None and issue["retry_succeeded"]
+    assert quantities(sandboxes["backmarket"]) == {"BB-1001": 30, "BB-1002": 8, "SB-0007": 12}
+
+
+async def test_push_now_sends_even_unchanged_offers_at_once(world, sandboxes, http):
+    await sync_stock(http)
+    await drain(http)
+    sandboxes["mirakl"].offers.offers["BB-1001"].quantity = 99  # changed by hand on the marketplace
+    await push_now(["BB-1001"], http)
+    assert quantities(sandboxes["mirakl"])["BB-1001"] == 30
