@@ -17,8 +17,10 @@ Statements stay under both engines' bound-parameter limits (32,766 on SQLite, 32
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 from piccolo.columns.defaults.base import Default
@@ -126,20 +128,62 @@ class TableInsert:
             defaults = self.defaults
             rows = [row + defaults for row in rows]
         returning = tuple(returning)
-        if not returning:
-            if sqlite:
-                await connection.executemany(self._sql(True, 1, ()), rows)
-            else:
-                await connection.copy_records_to_table(self.table, records=rows, columns=self.columns)
+        if not returning and not sqlite:
+            await connection.copy_records_to_table(self.table, records=rows, columns=self.columns)
             return []
         per_statement = max(1, MAX_PARAMETERS // len(self.columns))
         out: list[tuple] = []
         for part in chunks(rows, per_statement):
             sql = self._sql(sqlite, len(part), returning)
             params = list(itertools.chain.from_iterable(part))
-            if sqlite:
+            if sqlite and not returning:
+                # One statement for many rows: SQLite inserts them all in one step, without the GIL,
+                # where `executemany` takes the GIL back between rows.
+                await connection.execute(sql, params)
+            elif sqlite:
                 found = await connection.execute_fetchall(sql, params)
                 out.extend(tuple(row.values()) if isinstance(row, dict) else tuple(row) for row in found)
             else:
                 out.extend(tuple(record) for record in await connection.fetch(sql, *params))
         return out
+
+
+class QueuedWrites:
+    """Inserts handed to the transaction's connection as soon as their rows are built.
+
+    On SQLite the connection's worker thread runs each statement (its inserts without the GIL)
+    while the caller builds the next table's rows; statements still run one after the other, in the
+    order given. asyncpg runs one operation at a time per connection, so there each insert is awaited.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[asyncio.Future] = []
+        self._queue = db.is_sqlite()
+
+    async def insert(self, insert: TableInsert, rows: Sequence[tuple]) -> None:
+        if not rows:
+            return
+        if not self._queue:
+            await insert.rows(rows)
+            return
+        self._pending.append(asyncio.ensure_future(insert.rows(rows)))
+        await asyncio.sleep(0)  # let it reach the connection's queue before the caller goes on
+
+    async def wait(self) -> None:
+        """Every insert done; the first failure raised."""
+        pending, self._pending = self._pending, []
+        results = await asyncio.gather(*pending, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+
+@contextlib.asynccontextmanager
+async def queued_writes() -> AsyncIterator[QueuedWrites]:
+    """Queue inserts for the block; on leaving it (also on an error) wait until every one is done,
+    so nothing still runs when the transaction commits or rolls back."""
+    writes = QueuedWrites()
+    try:
+        yield writes
+    finally:
+        await writes.wait()

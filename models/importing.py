@@ -302,7 +302,26 @@ async def _insert_new(channel: dict[str, Any], fresh: list[IncomingOrder], actor
         )
     inserted = await INSERT_ORDER.rows(order_rows, returning=("id", "channel_order_id"))
     order_ids = {channel_order_id: order_id for order_id, channel_order_id in inserted}
+    async with bulk.queued_writes() as writes:
+        await _insert_details(channel, plans, order_ids, held, stamp, actor, writes, result)
+    # Who should hear that these orders wait for acceptance, in the same transaction as the orders.
+    waiting = [order_ids[i.channel_order_id] for i, _, status, _ in plans if status == OrderStatus.AWAITING_ACCEPTANCE]
+    await queue_acceptance_notices(waiting, stamp)
 
+
+async def _insert_details(
+    channel: dict[str, Any],
+    plans: list[tuple[IncomingOrder, list[Problem], OrderStatus, LineStatus]],
+    order_ids: dict[str, int],
+    held: dict[str, list[str]],
+    stamp: dt.datetime,
+    actor: Actor,
+    writes: bulk.QueuedWrites,
+    result: ImportResult,
+) -> None:
+    """Lines, review issues, events, search terms, payloads and outbox rows of new orders; each
+    table's rows go to the database while the next table's are built."""
+    channel_id = channel["id"]
     line_rows = []
     with_line_problems = []
     for incoming, problems, _, line_status in plans:
@@ -322,10 +341,25 @@ async def _insert_new(channel: dict[str, Any], fresh: list[IncomingOrder], actor
             )
         if any(problem.line_position for problem in problems):
             with_line_problems.append(order_id)
-    await INSERT_LINE.rows(line_rows)
-    line_ids = await _line_ids(with_line_problems)
+    await writes.insert(INSERT_LINE, line_rows)
 
-    issues, events, terms, payloads, outbox = [], [], [], [], []
+    terms, payloads = [], []
+    for incoming, _, _, _ in plans:
+        order_id = order_ids[incoming.channel_order_id]
+        addr = incoming.delivery
+        for term in order_terms(
+            incoming.channel_order_id,
+            names=[incoming.customer_first_name, incoming.customer_last_name, addr.first_name, addr.last_name],
+            emails=[incoming.customer_email],
+            skus=[line.sku for line in incoming.lines],
+        ):
+            terms.append((order_id, term))
+        payloads.append((channel_id, incoming.channel_order_id, payload_digest(incoming), stamp, incoming.raw))
+    await writes.insert(INSERT_TERM, terms)
+    await writes.insert(INSERT_PAYLOAD, payloads)
+
+    line_ids = await _line_ids(with_line_problems) if with_line_problems else {}
+    issues, events, outbox = [], [], []
     kind, name = actor.kind, actor.name
     imported = {s: f"Imported from {channel['name']} as {s.label}" for s in OrderStatus}
     for incoming, problems, status, _ in plans:
@@ -357,29 +391,12 @@ async def _insert_new(channel: dict[str, Any], fresh: list[IncomingOrder], actor
                     _details({"code": problem.code}),
                 )
             )
-        addr = incoming.delivery
-        for term in order_terms(
-            incoming.channel_order_id,
-            names=[incoming.customer_first_name, incoming.customer_last_name, addr.first_name, addr.last_name],
-            emails=[incoming.customer_email],
-            skus=[line.sku for line in incoming.lines],
-        ):
-            terms.append((order_id, term))
-        payloads.append((channel_id, incoming.channel_order_id, payload_digest(incoming), stamp, incoming.raw))
         result.created += 1
         if problems:
             result.needs_review += 1
-    for insert, rows in (
-        (INSERT_ISSUE, issues),
-        (INSERT_EVENT, events),
-        (INSERT_TERM, terms),
-        (INSERT_PAYLOAD, payloads),
-        (INSERT_OUTBOX, outbox),
-    ):
-        await insert.rows(rows)
-    # Who should hear that these orders wait for acceptance, in the same transaction as the orders.
-    waiting = [order_ids[i.channel_order_id] for i, _, status, _ in plans if status == OrderStatus.AWAITING_ACCEPTANCE]
-    await queue_acceptance_notices(waiting, stamp)
+    await writes.insert(INSERT_ISSUE, issues)
+    await writes.insert(INSERT_EVENT, events)
+    await writes.insert(INSERT_OUTBOX, outbox)
 
 
 async def _line_ids(order_ids: list[int]) -> dict[tuple[int, int], int]:

@@ -109,3 +109,31 @@ async def test_fetch_and_execute_use_portable_placeholders(database_url):
         await bulk.execute(f"UPDATE channel SET kind = {{}} WHERE name IN ({bulk.in_list(2)})", "mirakl", "A", "B")
         rows = await bulk.fetch("SELECT name, kind FROM channel WHERE kind = {} ORDER BY name", "mirakl")
     assert rows == [("A", "mirakl"), ("B", "mirakl")]
+
+
+async def test_rows_without_returning_span_statements(database_url, monkeypatch):
+    monkeypatch.setattr(bulk, "MAX_PARAMETERS", 50)  # 7 columns: 7 rows per statement
+    async with db.transaction():
+        await EVENTS.rows([(None, now(), "job", f"actor {i}", "k", "m", "{}") for i in range(30)])
+    assert sorted(r["actor_name"] for r in await Event.select(Event.actor_name)) == sorted(
+        f"actor {i}" for i in range(30)
+    )
+
+
+async def test_queued_writes_run_in_order_and_a_failure_rolls_everything_back(database_url):
+    await Channel.insert(Channel(name="Shop", kind="demo", created_at=now()))
+    async with db.transaction(), bulk.queued_writes() as writes:
+        for batch in range(3):
+            await writes.insert(EVENTS, [(None, now(), "job", f"batch {batch}", "k", "m", "{}")])
+    assert [r["actor_name"] for r in await Event.select(Event.actor_name).order_by(Event.id)] == [
+        "batch 0",
+        "batch 1",
+        "batch 2",
+    ]
+
+    with pytest.raises(Exception):  # noqa: B017 - the driver's own error type differs per engine
+        async with db.transaction(), bulk.queued_writes() as writes:
+            await writes.insert(EVENTS, [(None, now(), "job", "kept?", "k", "m", "{}")])
+            await writes.insert(EVENTS, [(10**6, now(), "job", "x", "k", "m", "{}")])  # no such order
+            await writes.insert(EVENTS, [(None, now(), "job", "after the failure", "k", "m", "{}")])
+    assert await Event.count() == 3
