@@ -19,17 +19,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import itertools
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 from piccolo.columns.defaults.base import Default
+from piccolo.engine.sqlite import convert_datetime_in
 from piccolo.table import Table
 
 from models import db
 
 #: Bound parameters per statement: below SQLite's default limit (32,766) and PostgreSQL's (32,767).
 MAX_PARAMETERS = 30_000
+#: Rows per SQLite INSERT: large enough to insert many rows per step, small enough to compile fast.
+SQLITE_ROWS_PER_STATEMENT = 256
 
 
 def _connection() -> tuple[Any, bool]:
@@ -73,6 +77,12 @@ async def execute(sql: str, *args: Any) -> None:
         await connection.execute(query, args)
     else:
         await connection.execute(query, *args)
+
+
+def stored_instant(value: dt.datetime) -> Any:
+    """`value` as the driver would store it. One timestamp written into thousands of rows is
+    converted once instead of by the SQLite adapter for every row (on PostgreSQL it stays as it is)."""
+    return convert_datetime_in(value) if db.is_sqlite() else value
 
 
 def in_list(count: int) -> str:
@@ -131,20 +141,35 @@ class TableInsert:
         if not returning and not sqlite:
             await connection.copy_records_to_table(self.table, records=rows, columns=self.columns)
             return []
-        per_statement = max(1, MAX_PARAMETERS // len(self.columns))
+        if sqlite:
+            return await self._sqlite_rows(connection, rows, returning)
         out: list[tuple] = []
-        for part in chunks(rows, per_statement):
-            sql = self._sql(sqlite, len(part), returning)
+        for part in chunks(rows, max(1, MAX_PARAMETERS // len(self.columns))):
+            sql = self._sql(False, len(part), returning)
+            out.extend(tuple(record) for record in await connection.fetch(sql, *itertools.chain.from_iterable(part)))
+        return out
+
+    async def _sqlite_rows(self, connection: Any, rows: Sequence[tuple], returning: tuple[str, ...]) -> list[tuple]:
+        """Statements of a fixed number of rows, compiled once per connection and reused: SQLite inserts
+        each one's rows in one step, without the GIL (`executemany` takes it back between rows), and a
+        statement sized to each call's rows would be compiled anew every time. The few rows left over
+        go through `executemany` of the one-row statement (or, to return columns, one statement)."""
+        per_statement = max(1, min(SQLITE_ROWS_PER_STATEMENT, MAX_PARAMETERS // len(self.columns)))
+        whole = len(rows) - len(rows) % per_statement
+        out: list[tuple] = []
+        parts = [rows[start : start + per_statement] for start in range(0, whole, per_statement)]
+        if returning and whole < len(rows):
+            parts.append(rows[whole:])
+        for part in parts:
+            sql = self._sql(True, len(part), returning)
             params = list(itertools.chain.from_iterable(part))
-            if sqlite and not returning:
-                # One statement for many rows: SQLite inserts them all in one step, without the GIL,
-                # where `executemany` takes the GIL back between rows.
-                await connection.execute(sql, params)
-            elif sqlite:
+            if returning:
                 found = await connection.execute_fetchall(sql, params)
                 out.extend(tuple(row.values()) if isinstance(row, dict) else tuple(row) for row in found)
             else:
-                out.extend(tuple(record) for record in await connection.fetch(sql, *params))
+                await connection.execute(sql, params)
+        if not returning and whole < len(rows):
+            await connection.executemany(self._sql(True, 1, ()), rows[whole:])
         return out
 
 

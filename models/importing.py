@@ -10,7 +10,6 @@ order, and building Piccolo objects for them cost far more than the database did
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 import json
@@ -210,6 +209,7 @@ async def _refresh_known(
         )
         seen.update((channel_order_id, digest) for channel_order_id, digest in rows)
     stamp = now()
+    at = bulk.stored_instant(stamp)
     payloads, events = [], []
     #: channel status → orders that now have it
     statuses: dict[str, list[int]] = {}
@@ -219,13 +219,13 @@ async def _refresh_known(
             result.unchanged += 1
             continue
         order_id = existing[incoming.channel_order_id]
-        payloads.append((channel_id, incoming.channel_order_id, digest, stamp, incoming.raw))
+        payloads.append((channel_id, incoming.channel_order_id, digest, at, incoming.raw))
         if incoming.channel_status:
             statuses.setdefault(incoming.channel_status, []).append(order_id)
         message = f"New version received from {channel['name']}" + (
             f" (channel status {incoming.channel_status})" if incoming.channel_status else ""
         )
-        events.append((order_id, None, stamp, actor.kind, actor.name, "channel_update", message, "{}"))
+        events.append((order_id, None, at, actor.kind, actor.name, "channel_update", message, "{}"))
         result.updated += 1
     await INSERT_PAYLOAD.rows(payloads)
     for channel_status, order_ids in statuses.items():
@@ -255,6 +255,7 @@ def _initial_state(
 
 async def _insert_new(channel: dict[str, Any], fresh: list[IncomingOrder], actor: Actor, result: ImportResult) -> None:
     stamp = now()
+    at = bulk.stored_instant(stamp)
     channel_id = channel["id"]
     plans: list[tuple[IncomingOrder, list[Problem], OrderStatus, LineStatus]] = []
     order_rows = []
@@ -271,7 +272,7 @@ async def _insert_new(channel: dict[str, Any], fresh: list[IncomingOrder], actor
                 status.value,
                 1,
                 incoming.channel_status,
-                stamp if incoming.channel_status else None,
+                at if incoming.channel_status else None,
                 incoming.payment_method,
                 (
                     PaymentStatus.UNPAID if incoming.payment_method == PaymentMethod.ON_ACCOUNT else PaymentStatus.PAID
@@ -295,15 +296,15 @@ async def _insert_new(channel: dict[str, Any], fresh: list[IncomingOrder], actor
                 addr.country.upper()[:2],
                 addr.phone[:64],
                 to_utc_seconds(incoming.placed_at),
-                stamp,
-                stamp,
-                stamp if status == OrderStatus.AWAITING_FULFILLMENT else None,
+                at,
+                at,
+                at if status == OrderStatus.AWAITING_FULFILLMENT else None,
             )
         )
     inserted = await INSERT_ORDER.rows(order_rows, returning=("id", "channel_order_id"))
     order_ids = {channel_order_id: order_id for order_id, channel_order_id in inserted}
     async with bulk.queued_writes() as writes:
-        await _insert_details(channel, plans, order_ids, held, stamp, actor, writes, result)
+        await _insert_details(channel, plans, order_ids, held, at, actor, writes, result)
     # Who should hear that these orders wait for acceptance, in the same transaction as the orders.
     waiting = [order_ids[i.channel_order_id] for i, _, status, _ in plans if status == OrderStatus.AWAITING_ACCEPTANCE]
     await queue_acceptance_notices(waiting, stamp)
@@ -314,13 +315,13 @@ async def _insert_details(
     plans: list[tuple[IncomingOrder, list[Problem], OrderStatus, LineStatus]],
     order_ids: dict[str, int],
     held: dict[str, list[str]],
-    stamp: dt.datetime,
+    at: Any,
     actor: Actor,
     writes: bulk.QueuedWrites,
     result: ImportResult,
 ) -> None:
     """Lines, review issues, events, search terms, payloads and outbox rows of new orders; each
-    table's rows go to the database while the next table's are built."""
+    table's rows go to the database while the next table's are built. `at`: the time, as stored."""
     channel_id = channel["id"]
     line_rows = []
     with_line_problems = []
@@ -354,7 +355,7 @@ async def _insert_details(
             skus=[line.sku for line in incoming.lines],
         ):
             terms.append((order_id, term))
-        payloads.append((channel_id, incoming.channel_order_id, payload_digest(incoming), stamp, incoming.raw))
+        payloads.append((channel_id, incoming.channel_order_id, payload_digest(incoming), at, incoming.raw))
     await writes.insert(INSERT_TERM, terms)
     await writes.insert(INSERT_PAYLOAD, payloads)
 
@@ -365,25 +366,25 @@ async def _insert_details(
     for incoming, problems, status, _ in plans:
         order_id = order_ids[incoming.channel_order_id]
         details = _imported_details(incoming.channel_status, len(incoming.lines))
-        events.append((order_id, None, stamp, kind, name, "imported", imported[status], details))
+        events.append((order_id, None, at, kind, name, "imported", imported[status], details))
         if status == OrderStatus.AWAITING_FULFILLMENT and incoming.needs_acceptance:
             events.append(
-                (order_id, None, stamp, kind, name, "accepted", "Accepted automatically (auto-accept is on)", "{}")
+                (order_id, None, at, kind, name, "accepted", "Accepted automatically (auto-accept is on)", "{}")
             )
-            outbox.append(_auto_accept_message(channel, incoming, order_id, stamp))
+            outbox.append(_auto_accept_message(channel, incoming, order_id, at))
         reasons = held.get(incoming.channel_order_id)
         if reasons:
             events.append(
-                (order_id, None, stamp, kind, name, HELD_EVENT, held_message(reasons), _details({"reasons": reasons}))
+                (order_id, None, at, kind, name, HELD_EVENT, held_message(reasons), _details({"reasons": reasons}))
             )
         for problem in problems:
             line_id = line_ids.get((order_id, problem.line_position)) if problem.line_position else None
-            issues.append((order_id, line_id, problem.code, problem.message, "validation", stamp))
+            issues.append((order_id, line_id, problem.code, problem.message, "validation", at))
             events.append(
                 (
                     order_id,
                     line_id,
-                    stamp,
+                    at,
                     kind,
                     name,
                     "review_issue_opened",
@@ -411,7 +412,7 @@ async def _line_ids(order_ids: list[int]) -> dict[tuple[int, int], int]:
     return found
 
 
-def _auto_accept_message(channel: dict[str, Any], incoming: IncomingOrder, order_id: int, stamp: dt.datetime) -> tuple:
+def _auto_accept_message(channel: dict[str, Any], incoming: IncomingOrder, order_id: int, at: Any) -> tuple:
     """The marketplace still waits for an answer: queue the acceptance exactly as `accept_order` does."""
     decisions = [
         {"line_id": line.channel_line_id, "sku": line.sku.strip(), "accepted": True, "quantity": line.quantity}
@@ -426,6 +427,6 @@ def _auto_accept_message(channel: dict[str, Any], incoming: IncomingOrder, order
         f"channel:{channel['id']}:{incoming.channel_order_id}:accept",
         payload,
         "pending",
-        stamp,
-        stamp,
+        at,
+        at,
     )

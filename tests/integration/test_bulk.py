@@ -137,3 +137,13 @@ async def test_queued_writes_run_in_order_and_a_failure_rolls_everything_back(da
             await writes.insert(EVENTS, [(10**6, now(), "job", "x", "k", "m", "{}")])  # no such order
             await writes.insert(EVENTS, [(None, now(), "job", "after the failure", "k", "m", "{}")])
     assert await Event.count() == 3
+
+
+async def test_an_instant_converted_once_is_stored_as_the_datetime_would_be(database_url):
+    async with db.transaction():
+        await EVENTS.rows([(None, at, "job", "as datetime", "k", "m", "{}") for at in STAMPS])
+        await EVENTS.rows([(None, bulk.stored_instant(at), "job", "converted", "k", "m", "{}") for at in STAMPS])
+    rows = await Event.select().order_by(Event.id)
+    assert [r["at"] for r in rows] == STAMPS + STAMPS
+    ids = [r["id"] for r in rows]
+    assert await stored("event", ids[3:], ["at"]) == await stored("event", ids[:3], ["at"])
