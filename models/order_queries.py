@@ -378,6 +378,15 @@ class OrderDetail:
         return summarize(self.lines, self.shipments)
 
 
+async def order_supplier_orders(order_id: int) -> list[dict[str, Any]]:
+    """An order's supplier orders with their supplier's name, oldest first."""
+    return await (
+        SupplierOrder.select(SupplierOrder.all_columns(), SupplierOrder.supplier.name)
+        .where(SupplierOrder.order == order_id)
+        .order_by(SupplierOrder.id)
+    )
+
+
 async def order_detail(order_id: int, event_limit: int = 200) -> OrderDetail | None:
     order = await Order.select().where(Order.id == order_id).first()
     if order is None:
@@ -405,10 +414,7 @@ async def order_detail(order_id: int, event_limit: int = 200) -> OrderDetail | N
         .order_by(Event.id, ascending=False)
         .limit(event_limit)
         .run(),
-        SupplierOrder.select(SupplierOrder.all_columns(), SupplierOrder.supplier.name)
-        .where(SupplierOrder.order == order_id)
-        .order_by(SupplierOrder.id)
-        .run(),
+        order_supplier_orders(order_id),
     )
     if shipments:
         shipment_lines = (

@@ -22,7 +22,7 @@ from jobs.supplier_dispatch import dispatch_order_now
 from models.dispatch import ProcessResult, change_shipping_method, process_order, resubmit_order
 from models.errors import DomainError, FieldErrors
 from models.order_edits import ADDRESS_FIELDS, edit_address, set_line_quantity
-from models.order_queries import channel_names, list_row, tab_counts
+from models.order_queries import channel_names, list_row, order_supplier_orders, tab_counts
 from models.outbox import waiting_targets
 from models.supplier_outcomes import link_manual
 from web.auth import require_operator
@@ -65,7 +65,7 @@ class OrderActionsController(Controller):
         """Process from the dashboard: the row answers with the order as it is now and what happened."""
         try:
             result = await _send(order_id, await process_order(order_id, actor_of(request), form_version(data)))
-            message, level = dispatch_summary(result, (await load_detail(order_id)).supplier_orders)
+            message, level = dispatch_summary(result, await order_supplier_orders(order_id))
         except DomainError as exc:
             message, level = exc.message, "error"
         page = await list_row(order_id)
