@@ -441,7 +441,9 @@ def run(args: argparse.Namespace) -> int:
             "WAYBILL_SECRET_KEY": secrets.token_urlsafe(48),
             "WAYBILL_SCHEDULER": "1" if args.scheduler else "0",
         }
-        server = start_server([waybill_bin, "serve", "--port", str(port)], env, work / "waybill.log", port)
+        server = start_server(
+            [waybill_bin, "serve", "--port", str(port), "--workers", str(args.workers)], env, work / "waybill.log", port
+        )
         try:
             log_in(f"http://127.0.0.1:{port}", plan_path)
             with RssSampler(server.pid) as sampler:
@@ -464,6 +466,7 @@ def run(args: argparse.Namespace) -> int:
             asyncio.run(drop())
     kind = "PostgreSQL" if args.database else "SQLite"
     print(f"\n{kind}, {args.orders:,} orders, {args.users} users, {args.duration} s per scenario, "
+          f"waybill serve --workers {args.workers}, "
           f"load average {os.getloadavg()[0]:.1f}; logs and Locust CSVs in {work}\n")  # fmt: skip
     print_report(scenarios, memory, args.duration)
     if args.markdown:
@@ -482,6 +485,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=30, help="seconds per scenario (default 30)")
     parser.add_argument(
         "--paces", nargs="+", default=["paced", "flat-out"], choices=["paced", "flat-out"], help="which paces to run"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes of `waybill serve` (default: one per CPU core)",
     )
     parser.add_argument("--no-scheduler", dest="scheduler", action="store_false", help="WAYBILL_SCHEDULER=0")
     parser.add_argument("--refill", action="store_true", help="rebuild the filled database even if one exists")

@@ -118,36 +118,34 @@ def sandbox(host: str, port: int, orders_every: float) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes, each a full instance (about one CPU core each).",
+)
+def serve(host: str, port: int, workers: int) -> None:
     """Run Waybill in production (needs WAYBILL_SECRET_KEY and WAYBILL_DATABASE_URL)."""
     import uvicorn
 
-    from jobs.scheduler import scheduler_lifespan
-    from web.app import create_app
+    from web.production import LISTEN_HOST_ENV, LISTEN_PORT_ENV
 
-    settings = Settings.from_env()
-    problems = settings.production_problems()
+    problems = Settings.from_env().production_problems()
     if problems:
         for problem in problems:
             click.echo(f"Cannot start: {problem}", err=True)
         raise SystemExit(2)
-    from jobs.channel_jobs import install_channel_jobs
-    from jobs.notification_jobs import notification_jobs
-    from jobs.stock_jobs import install_stock_jobs
-    from jobs.supplier_jobs import install_supplier_jobs
-
-    installers = [
-        install_channel_jobs,
-        install_supplier_jobs,
-        lambda scheduler: install_stock_jobs(scheduler, every_s=settings.stock_sync_s),
-        notification_jobs(settings.smtp(), settings.link_base(host, port)),
-    ]
-    hooks = [scheduler_lifespan(installers, settings.job_intervals)] if settings.scheduler_enabled else []
-    from web.request_log import log_requests_as_json_lines, request_logging
-
-    log_requests_as_json_lines()  # one JSON line per request replaces uvicorn's access log
-    app = request_logging(create_app(settings, lifespan_hooks=hooks))  # outside the router: 404s too
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, access_log=False)
+    os.environ[LISTEN_HOST_ENV], os.environ[LISTEN_PORT_ENV] = host, str(port)
+    uvicorn.run(
+        "web.production:production_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        access_log=False,
+    )
 
 
 @main.command("migrate")

@@ -8,6 +8,7 @@ they can hold customer names searched for.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -38,6 +39,7 @@ def request_record(scope: Scope, status: int, duration_ms: float) -> dict[str, A
         "client": client[0],
         "forwarded_for": headers.get(b"x-forwarded-for", b"").decode("latin-1") or None,
         "htmx": b"hx-request" in headers,
+        "pid": os.getpid(),  # which worker of `waybill serve --workers N` answered
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -84,10 +85,26 @@ async def test_each_request_is_logged_as_one_json_object_with_its_user(settings,
     assert not any("Dvořák" in line for line in collect.lines)  # searches name customers: no query strings
 
 
-def test_waybill_serve_writes_request_lines_instead_of_an_access_log(database_url, tmp_path):
+def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+        return sock.getsockname()[1]
+
+
+def _wait_until_ready(process: subprocess.Popen, port: int) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, process.stderr.read()
+        assert time.monotonic() < deadline, "waybill serve did not start"
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+
+
+def test_waybill_serve_writes_request_lines_instead_of_an_access_log(database_url, tmp_path):
+    port = _free_port()
     env = {
         **os.environ,
         "WAYBILL_DATABASE_URL": database_url,
@@ -98,15 +115,7 @@ def test_waybill_serve_writes_request_lines_instead_of_an_access_log(database_ur
         [*WAYBILL, "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.stderr.read()
-            assert time.monotonic() < deadline, "waybill serve did not start"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        _wait_until_ready(process, port)
         httpx.get(f"http://127.0.0.1:{port}/healthz", headers={"x-forwarded-for": "203.0.113.7"})
     finally:
         process.terminate()
@@ -116,3 +125,42 @@ def test_waybill_serve_writes_request_lines_instead_of_an_access_log(database_ur
     assert health and health[-1]["status"] == 200 and health[-1]["user"] is None
     assert health[-1]["forwarded_for"] == "203.0.113.7"
     assert '"GET /healthz HTTP/1.1" 200' not in output  # uvicorn's own access line is off
+
+
+def _worker_processes(pid: int) -> set[int]:
+    """The worker processes uvicorn spawned (not its multiprocessing helper processes)."""
+    with open(f"/proc/{pid}/task/{pid}/children") as listing:
+        children = {int(child) for child in listing.read().split()}
+    workers = set()
+    for child in children:
+        with contextlib.suppress(FileNotFoundError), open(f"/proc/{child}/cmdline", "rb") as cmdline:
+            if b"spawn_main" in cmdline.read():
+                workers.add(child)
+    return workers
+
+
+def test_waybill_serve_with_workers_answers_from_that_many_processes(database_url):
+    port = _free_port()
+    env = {**os.environ, "WAYBILL_DATABASE_URL": database_url, "WAYBILL_SECRET_KEY": "s" * 40, "WAYBILL_SCHEDULER": "1"}
+    process = subprocess.Popen(
+        [*WAYBILL, "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        _wait_until_ready(process, port)
+        deadline = time.monotonic() + 60
+        while len(workers := _worker_processes(process.pid)) < 2:  # the second may still be starting
+            assert time.monotonic() < deadline, f"only {len(workers)} worker process(es) started"
+            time.sleep(0.2)
+        statuses = [httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10).status_code for _ in range(30)]
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[1]
+    assert statuses == [200] * 30
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    answered_by = {line["pid"] for line in lines if line["path"] == "/readyz"}
+    assert answered_by and answered_by <= workers, (answered_by, workers)
+    assert len(workers) == 2
