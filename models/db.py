@@ -11,6 +11,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import AsyncIterator, Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,6 +22,10 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
+
+from models import sql_compile
+
+sql_compile.install()
 
 DEFAULT_SQLITE_PATH = "waybill.sqlite3"
 DATABASE_URL_ENV = "WAYBILL_DATABASE_URL"
@@ -274,8 +279,29 @@ def transaction():
     """A write transaction: `BEGIN IMMEDIATE` on SQLite so writers queue instead of failing."""
     eng = engine()
     if isinstance(eng, SQLiteEngine):
-        return eng.transaction(transaction_type=TransactionType.immediate)
+        return _sqlite_write(eng)
     return eng.transaction()
+
+
+_write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+@contextlib.asynccontextmanager
+async def _sqlite_write(eng: SQLiteEngine) -> AsyncIterator[None]:
+    """SQLite lets one writer in at a time. Writers of this process wait their turn on a lock, in order;
+    left to SQLite, each would sleep in its busy handler (up to 100 ms a try) and wake in no order, so a
+    burst of writes made some wait far longer than the writes took. Other processes still meet SQLite's
+    own lock. A transaction inside a transaction joins the outer one and so needs no turn of its own."""
+    if eng.current_transaction.get() is not None:
+        async with eng.transaction(transaction_type=TransactionType.immediate):
+            yield
+        return
+    loop = asyncio.get_running_loop()
+    lock = _write_locks.get(loop)
+    if lock is None:
+        lock = _write_locks[loop] = asyncio.Lock()
+    async with lock, eng.transaction(transaction_type=TransactionType.immediate):
+        yield
 
 
 async def start_pool(max_size: int = 20) -> None:

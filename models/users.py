@@ -15,6 +15,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from models import db
 from models.clock import now
 from models.errors import DomainError, FieldErrors
 from models.tables import ApiToken, LoginFailure, User
@@ -168,9 +169,17 @@ async def notification_preferences(user_id: int) -> dict[str, Any]:
     return row or {"email": "", "role": Role.VIEWER.value, "notify_new_orders": False}
 
 
+#: Every request authenticates, so these two lookups are written once as plain SQL (no query building).
+_ACTIVE_USER_SQL = "SELECT id, username, role, email FROM app_user WHERE id = {} AND active = {}"
+_TOKEN_USER_SQL = (
+    "SELECT t.id AS token_id, t.last_used_at, u.id, u.username, u.role, u.email FROM api_token t "
+    'JOIN app_user u ON u.id = t."user" WHERE t.token_hash = {} AND t.revoked_at IS NULL AND u.active = {}'
+)
+
+
 async def get_user(user_id: int) -> CurrentUser | None:
-    row = await User.select().where((User.id == user_id) & (User.active == True)).first()  # noqa: E712
-    return _as_current(row) if row else None
+    rows = await db.fetch(_ACTIVE_USER_SQL, user_id, True)
+    return _as_current(rows[0]) if rows else None
 
 
 async def _verify(password_hash: str, password: str) -> bool:
@@ -220,17 +229,18 @@ async def create_api_token(user_id: int, name: str) -> str:
 
 
 async def user_for_token(token: str) -> CurrentUser | None:
-    row = (
-        await ApiToken.select(ApiToken.id, ApiToken.user, ApiToken.last_used_at)
-        .where((ApiToken.token_hash == _digest(token)) & ApiToken.revoked_at.is_null())
-        .first()
-    )
-    if row is None:
+    """The active user a live token belongs to; notes when the token was last used (once a minute at most)."""
+    rows = await db.fetch(_TOKEN_USER_SQL, _digest(token), True)
+    if not rows:
         return None
+    row = rows[0]
     stamp = now()
-    if row["last_used_at"] is None or stamp - row["last_used_at"] > dt.timedelta(minutes=1):
-        await ApiToken.update({ApiToken.last_used_at: stamp}).where(ApiToken.id == row["id"])
-    return await get_user(row["user"])
+    last_used = row["last_used_at"]
+    if isinstance(last_used, str):  # SQLite hands raw SQL timestamps back as text
+        last_used = dt.datetime.fromisoformat(last_used)
+    if last_used is None or stamp - last_used > dt.timedelta(minutes=1):
+        await ApiToken.update({ApiToken.last_used_at: stamp}).where(ApiToken.id == row["token_id"])
+    return _as_current(row)
 
 
 async def list_api_tokens(user_id: int) -> list[dict[str, Any]]:

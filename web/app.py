@@ -188,6 +188,8 @@ def create_app(
 
     def configure_jinja(engine: JinjaTemplateEngine) -> None:
         engine.engine.filters.update(FILTERS)
+        # Templates change with a release, not while serving: no file check on every include.
+        engine.engine.auto_reload = debug
         engine.engine.globals["static_version"] = "1"
         engine.engine.globals["now"] = now  # e.g. today's date as the default and limit of date fields
 

@@ -10,9 +10,7 @@ from litestar import Request
 from litestar.response import Template
 
 from models.app_settings import merchant_timezone
-from models.notification_inbox import unread_count
-from models.order_queries import pending_review_count
-from models.sync_issues import unresolved_count
+from models.menu_counts import menu_counts
 
 _TZ_CACHE: dict[str, Any] = {"at": 0.0, "tz": None}
 TZ_CACHE_SECONDS = 10.0
@@ -31,12 +29,13 @@ def forget_timezone() -> None:
 
 async def base_context(request: Request) -> dict[str, Any]:
     user = request.user if "user" in request.scope else None
+    counts = await menu_counts(user.id if user else None)
     return {
         "user": user,
         "tz": await current_timezone(),
-        "pending_review": await pending_review_count(),
-        "connection_issues": await unresolved_count(),
-        "notifications_unread": await unread_count(user.id) if user else 0,
+        "pending_review": counts.pending_review,
+        "connection_issues": counts.connection_issues,
+        "notifications_unread": counts.notifications_unread,
     }
 
 

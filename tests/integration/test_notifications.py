@@ -189,6 +189,27 @@ async def test_without_a_mail_server_messages_are_kept_for_the_notifications_pag
     assert await unread_count(admin) == 0
 
 
+async def test_the_menu_counts_agree_with_each_count_on_its_own(users, channel):
+    from models.menu_counts import menu_counts
+    from models.order_queries import pending_review_count
+    from models.sync_issues import record_issue, unresolved_count
+
+    await import_one(channel, make_order("MENU-1"))
+    await import_one(channel, make_order("MENU-2", last_name=""))  # missing surname: pending review
+    await deliver(None)
+    await record_issue("channel", channel["id"], "order_import", "HTTP 503 from the marketplace")
+    await record_issue("channel", channel["id"], "accept", "HTTP 400: order not found")
+    admin, operator = await user_id("admin"), await user_id("operator")
+    await mark_read(operator, (await list_messages(operator)).messages[0]["id"])
+    counts = await menu_counts(admin)
+    assert (counts.pending_review, counts.connection_issues, counts.notifications_unread) == (1, 2, 1)
+    assert counts.pending_review == await pending_review_count()
+    assert counts.connection_issues == await unresolved_count()
+    assert counts.notifications_unread == await unread_count(admin)
+    assert (await menu_counts(operator)).notifications_unread == 0 == await unread_count(operator)
+    assert (await menu_counts(None)).notifications_unread == 0
+
+
 async def test_a_user_without_address_gets_the_message_kept(users, channel, smtp):
     await set_notification_preferences(await user_id("operator"), "", True)
     await import_one(channel, make_order("NOADDR-1"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from piccolo.engine.sqlite import TransactionType
 
 from models import db
 from models.tables import Channel
@@ -41,10 +42,28 @@ async def test_a_failed_transaction_rolls_back_and_its_connection_is_clean_for_t
 
 async def test_a_connection_still_inside_a_transaction_is_closed_not_reused():
     sqlite_only()
-    transaction = db.transaction()
+    transaction = db.engine().transaction(transaction_type=TransactionType.immediate)  # the pool's own object
     await transaction.__aenter__()
     leaked = await raw_connection()
     transaction._committed = True  # pretend COMMIT was sent but it failed: the connection is dirty
     await transaction.__aexit__(None, None, None)
     async with db.transaction():
         assert await raw_connection() is not leaked
+
+
+async def test_writers_of_one_process_take_turns_instead_of_sleeping_in_sqlites_busy_handler():
+    """Twenty writers at once: each waits on the process's write lock, in the order they came."""
+    sqlite_only()
+    import asyncio
+
+    order: list[int] = []
+
+    async def write(n: int) -> None:
+        async with db.transaction():
+            order.append(n)
+            await Channel.insert(Channel(name=f"writer {n}", kind="mirakl"))
+            await asyncio.sleep(0)  # let the others pile up behind this one
+
+    await asyncio.gather(*(write(n) for n in range(20)))
+    assert order == list(range(20))
+    assert await Channel.count().where(Channel.name.like("writer %")) == 20
