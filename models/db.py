@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlparse
 
 from piccolo.engine.base import Engine
@@ -38,12 +40,42 @@ SQLITE_STATEMENT_CACHE_KIB = 32 * 1024
 SQLITE_TRANSACTION_POOL_SIZE = 4
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+_reads_in_threads: contextvars.ContextVar[bool] = contextvars.ContextVar("waybill_reads_in_threads", default=False)
+
+
+@contextlib.contextmanager
+def reads_in_threads() -> Iterator[None]:
+    """Run this block's SQLite reads on worker threads: for reads long enough to hold up the event loop
+    (a year of metrics, an export, a reconciliation), not for the many short ones of a page."""
+    token = _reads_in_threads.set(True)
+    try:
+        yield
+    finally:
+        _reads_in_threads.reset(token)
+
+
+def with_reads_in_threads(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Decorate a long read-only operation so that its SQLite reads run on worker threads."""
+
+    @functools.wraps(function)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with reads_in_threads():
+            return await function(*args, **kwargs)
+
+    return wrapper
+
+
 class SQLiteStatementPool:
     """A few long-lived SQLite connections, one per worker thread, for statements outside transactions.
 
     Piccolo's SQLiteEngine opens a new connection (and a new thread) for every such statement; on a
     dashboard page that issues a dozen small queries, opening connections costs more than the queries.
-    Each statement here is one hop to a worker thread that keeps its connection open.
+    Most statements take tens of microseconds, less than handing them to a thread and back (which
+    also makes the threads fight over the GIL), so they run right on the calling thread, on that
+    thread's own connection. Long reads (`reads_in_threads()`: metrics, exports, reconciliation) go
+    to a worker thread, where SQLite's work overlaps the event loop's.
     """
 
     def __init__(self, connection_kwargs: dict, size: int) -> None:
@@ -74,6 +106,8 @@ class SQLiteStatementPool:
             cursor.close()
 
     async def run(self, query: str, args: list) -> list[dict]:
+        if not _reads_in_threads.get():
+            return self._run(query, args)
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, query, args)
 
     def close(self) -> None:

@@ -193,6 +193,7 @@ async def channel_scopes(channel_id: int | None = None) -> list[ChannelScope]:
     return [ChannelScope(r["id"], r["name"], r["handling_days"]) for r in await query]
 
 
+@db.with_reads_in_threads  # a year of figures reads many index ranges
 async def compute_metrics(period: Period, channel_id: int | None = None) -> Metrics:
     """Every figure of the Metrics page for orders placed in `period` on one channel (or all)."""
     channels = await channel_scopes(channel_id)

@@ -444,7 +444,8 @@ async def iter_export_rows(flt: OrderFilter, batch: int = 1000):
     """Every order of the filtered view, in list order, in batches (for CSV export)."""
     cursor: str | None = None
     while True:
-        page = await list_orders(flt, cursor, limit=batch)
+        with db.reads_in_threads():  # a thousand orders a batch
+            page = await list_orders(flt, cursor, limit=batch)
         yield page
         if not page.next_cursor:
             return

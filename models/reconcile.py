@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from connectors.base import ChannelConnector, RemoteError, StatusPairing, SupplierConnector
+from models import db
 from models.clock import now
 from models.incoming import IncomingOrder
 from models.tables import Channel, Order, OutboxMessage, Supplier, SupplierOrder
@@ -113,6 +114,7 @@ def _steps(pairing: StatusPairing) -> set[str]:
     return {action for action in pairing.actions if action in STEP_BEFORE}
 
 
+@db.with_reads_in_threads  # every order of every channel
 async def reconcile(
     channel_connect: ChannelConnect,
     supplier_connect: SupplierConnect,

@@ -67,3 +67,29 @@ async def test_writers_of_one_process_take_turns_instead_of_sleeping_in_sqlites_
     await asyncio.gather(*(write(n) for n in range(20)))
     assert order == list(range(20))
     assert await Channel.count().where(Channel.name.like("writer %")) == 20
+
+
+async def test_short_reads_run_on_the_calling_thread_and_long_ones_on_a_worker_thread():
+    sqlite_only()
+    import threading
+
+    pool = db.engine()._statement_pool
+    threads: list[int] = []
+    run = pool._run
+
+    def noting_thread(query, args):
+        threads.append(threading.get_ident())
+        return run(query, args)
+
+    pool._run = noting_thread
+    try:
+        await db.fetch("SELECT 1 AS one")
+        with db.reads_in_threads():
+            rows = await db.fetch("SELECT 2 AS two")
+        await db.fetch("SELECT 3 AS three")
+    finally:
+        del pool._run
+    assert rows == [{"two": 2}]
+    here = threading.get_ident()
+    assert threads[0] == here and threads[2] == here
+    assert threads[1] != here
