@@ -12,7 +12,8 @@ and at the suppliers; the sandboxes' own operation counts are checked as well.
     uv run python -m bench.chaos                              # 10,000 orders, 3 instances
     uv run python -m bench.chaos --orders 1000 --kills 5      # smaller
 
-Prints a table; exits with status 1 when anything was lost, duplicated or mismatched.
+Prints a table; exits with status 1 when anything was lost, duplicated or mismatched, or when an order
+at the channel was still not imported once the system had settled.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ class Outcome:
     mismatched: int = 0
     unreadable: int = 0
     in_flight: int = 0
+    #: Open orders at the channel Waybill has not polled yet: none once everything was imported.
+    not_yet_imported: int = 0
     reconcile_s: float = 0.0
     channel_twice: int = 0
     #: Orders whose tracking reached Mirakl more often than they have parcels (same numbers again).
@@ -107,6 +110,7 @@ class Outcome:
     def clean(self) -> bool:
         return not (
             self.lost
+            or self.not_yet_imported
             or self.duplicated
             or self.mismatched
             or self.channel_twice
@@ -403,6 +407,12 @@ async def progress() -> dict[str, int]:
     return {key: int(value) for key, value in rows[0].items()}
 
 
+def settled(state: dict[str, int], orders: int) -> bool:
+    """Every order imported (so the report has none left *not yet imported*) and shipped, and no message
+    waiting to be sent (none *in flight*)."""
+    return state["imported"] >= orders and state["shipped"] >= orders and state["waiting"] == 0
+
+
 async def ground_truth(client: httpx.AsyncClient, sandbox: str, order_ids: list[str], outcome: Outcome) -> None:
     """What the sandboxes themselves recorded: each step applied once, every supplier order known."""
     from models.tables import Shipment, Supplier, SupplierOrder
@@ -522,7 +532,7 @@ async def run(config: Config) -> Outcome:
             while time.monotonic() < deadline:
                 state = await progress()
                 done_killing = config.kills is None or outcome.kills >= config.kills
-                if state["shipped"] >= config.orders and state["waiting"] == 0 and done_killing:
+                if settled(state, config.orders) and done_killing:
                     break
                 if time.monotonic() - last_report >= 10:
                     last_report = time.monotonic()
@@ -545,7 +555,7 @@ async def run(config: Config) -> Outcome:
             shipper = asyncio.create_task(ship_at_suppliers(client, sandbox, settle_stop))
             while time.monotonic() < settle_until:
                 state = await progress()
-                if state["shipped"] >= config.orders and state["waiting"] == 0:
+                if settled(state, config.orders):
                     break
                 await asyncio.sleep(1)
             settle_stop.set()
@@ -564,6 +574,7 @@ async def run(config: Config) -> Outcome:
             )
             outcome.unreadable = sum(t.unreadable for t in report.channels)
             outcome.in_flight = sum(t.in_flight for t in report.channels)
+            outcome.not_yet_imported = report.not_yet_imported
             outcome.findings.extend(
                 f"{f.kind}: {f.channel_order_id} {f.detail} [{f.waybill} / {f.remote}]" for f in report.findings[:20]
             )
@@ -601,7 +612,10 @@ def table(config: Config, outcome: Outcome) -> list[str]:
         ("Reconciliation: lost", f"{outcome.lost:,}"),
         ("Reconciliation: duplicated", f"{outcome.duplicated:,}"),
         ("Reconciliation: mismatched", f"{outcome.mismatched:,}"),
-        ("Reconciliation: unreadable / in flight", f"{outcome.unreadable:,} / {outcome.in_flight:,}"),
+        (
+            "Reconciliation: unreadable / in flight / not yet imported",
+            f"{outcome.unreadable:,} / {outcome.in_flight:,} / {outcome.not_yet_imported:,}",
+        ),
         ("Reconciliation time", f"{outcome.reconcile_s:,.1f} s"),
         ("Sandboxes: accept or ship applied twice", f"{outcome.channel_twice:,}"),
         ("Sandboxes: the same tracking sent again", f"{outcome.tracking_again:,}"),

@@ -140,6 +140,7 @@ def parse_order(data: Any) -> IncomingOrder:
         channel_status=state,
         needs_acceptance=state == STATE_TO_ACCEPT,
         raw=_raw_json(data),
+        updated_at=parse_modified(data.get("date_modification")),
         extra={
             "backmarket": {
                 "line_states": line_states,

@@ -210,6 +210,7 @@ def parse_order(data: Any) -> IncomingOrder:
         channel_status=status,
         needs_acceptance=status == OPEN and not confirmed,
         raw=raw_text,
+        updated_at=changed_at(data),
         extra={
             "purchase_id": _scalar(data.get("purchase_id")),
             "external_id": _scalar(data.get("external_id", data.get("external_order_id"))),

@@ -277,6 +277,7 @@ def parse_order(data: Any) -> IncomingOrder:
         channel_status=state,
         needs_acceptance=state == WAITING_ACCEPTANCE,
         raw=jsontext.dumps(data),
+        updated_at=updated_at,
         extra={
             "last_updated_date": updated_at.isoformat(),
             "commercial_id": _text(data.get("commercial_id"), "commercial_id"),

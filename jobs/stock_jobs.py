@@ -20,7 +20,8 @@ from models.outbox import claim_ids
 from models.stock import PlanResult, plan_offers, record_supplier_stock
 from models.stock_issues import record_pull_issue, resolve_pull_issues
 from models.suppliers import refresh_wallet
-from models.tables import Supplier
+from models.tables import Channel, Supplier
+from models.unknown_skus import refresh_unknown_sku_issue, unknown_offers
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,21 @@ async def push_now(skus: Iterable[str], client: httpx.AsyncClient) -> PlanResult
     """*Push now*: send these SKUs' offers to every channel at once, even unchanged, unknown or failing ones."""
     plan = await plan_offers(skus=list(skus), batch_sizes=batch_sizes(), force=True)
     await send_now(plan.message_ids, client)
+    return plan
+
+
+async def retry_unknown_skus(channel_id: int, client: httpx.AsyncClient) -> PlanResult:
+    """Retry on a channel's unknown-SKU issue: push the offers it did not know to that channel again,
+    now. The push resolves the issue when the channel knows them by now, or leaves it open with the
+    channel's fresh words; the other channels are left alone."""
+    skus = [offer["sku"] for offer in await unknown_offers(channel_id)]
+    plan = PlanResult()
+    if skus:
+        plan = await plan_offers(skus=skus, batch_sizes=batch_sizes(), force=True, channel_ids=[channel_id])
+        await send_now(plan.message_ids, client)
+    channel = await Channel.select(Channel.id, Channel.name).where(Channel.id == channel_id).first()
+    if channel is not None:
+        await refresh_unknown_sku_issue(channel, found_unknown=False)
     return plan
 
 

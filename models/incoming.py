@@ -50,6 +50,10 @@ class IncomingOrder:
     needs_acceptance: bool = True
     raw: str = ""
     extra: dict = field(default_factory=dict)
+    #: When the channel last changed the order, where its API says so (None: it does not). The
+    #: reconciliation compares it with the import cursor: an order changed after the last poll is not
+    #: lost, merely not imported yet.
+    updated_at: dt.datetime | None = None
 
     @property
     def total(self) -> int:

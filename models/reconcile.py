@@ -3,15 +3,17 @@
 Only the connectors' read calls are used (list orders, one order's state, a supplier lookup by our
 reference), so the same report runs against real marketplaces. Three kinds of finding:
 
-- **lost**: the channel has an open order that Waybill does not;
+- **lost**: the channel has an open order that Waybill does not, although the channel last changed it
+  before the window the next import reads again (the import cursor less its overlap);
 - **duplicated**: one channel order is more than one Waybill order, one supplier holds more than one
   order for our reference (or a different one than Waybill recorded), or one supplier got two supplier
   orders for the same order;
 - **mismatched**: the states disagree through the channel's status pairing (or the supplier's status),
   with no message on its way that would make them agree.
 
-What is still on its way (an outbox message waiting for its turn) is counted as *in flight*, not as a
-finding: it is the normal state of a busy system.
+What is still on its way (an outbox message waiting for its turn) is counted as *in flight*, and an
+open order the channel changed after that point as *not yet imported* (the next poll reads it): neither
+is a finding, both are the normal state of a busy system.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any, TypeVar
 from connectors.base import ChannelConnector, RemoteError, StatusPairing, SupplierConnector
 from models import db
 from models.clock import now
+from models.import_runs import OVERLAP
 from models.incoming import IncomingOrder
 from models.tables import Channel, Order, OutboxMessage, Supplier, SupplierOrder
 
@@ -66,6 +69,9 @@ class ChannelTally:
     in_waybill: int = 0
     supplier_orders: int = 0
     in_flight: int = 0
+    #: Open orders Waybill lacks that the channel changed after the last import's window: the next
+    #: poll reads them, so they are not lost.
+    not_yet_imported: int = 0
     #: Reads that failed (channel or supplier); the orders concerned are not judged.
     unreadable: int = 0
     errors: list[str] = field(default_factory=list)
@@ -83,6 +89,10 @@ class Report:
     @property
     def counts(self) -> dict[str, int]:
         return {kind: self.count(kind) for kind in KINDS}
+
+    @property
+    def not_yet_imported(self) -> int:
+        return sum(c.not_yet_imported for c in self.channels)
 
     @property
     def checked(self) -> int:
@@ -112,6 +122,28 @@ def states_agree(pairing: StatusPairing, status: str, channel_state: str) -> boo
 
 def _steps(pairing: StatusPairing) -> set[str]:
     return {action for action in pairing.actions if action in STEP_BEFORE}
+
+
+def import_horizon(channel: dict[str, Any]) -> dt.datetime | None:
+    """Orders the channel changed before this have been read by a successful import; None: no import
+    succeeded yet. Each poll starts `OVERLAP` before the stored cursor (the newest change the last
+    successful import read), so what changed after that point is still to be read, not missed."""
+    cursor = channel.get("import_cursor")
+    if cursor is None:
+        return None
+    return _aware(cursor) - OVERLAP
+
+
+def should_be_imported(incoming: IncomingOrder, horizon: dt.datetime | None) -> bool:
+    """Did the imports so far have to read this order? Its change time is the channel's own (its
+    creation time where the channel gives none), the same clock the cursor comes from."""
+    if horizon is None:
+        return False
+    return _aware(incoming.updated_at or incoming.placed_at) < horizon
+
+
+def _aware(stamp: dt.datetime) -> dt.datetime:
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
 
 
 @db.with_reads_in_threads  # every order of every channel
@@ -196,10 +228,14 @@ async def _reconcile_channel(
             )
         )
 
+    horizon = import_horizon(channel)
     for channel_order_id, incoming in listed.items():
         if since is not None and incoming.placed_at < since:
             continue
         if channel_order_id not in by_channel_id and incoming.channel_status in pairing.importable:
+            if not should_be_imported(incoming, horizon):
+                tally.not_yet_imported += 1
+                continue
             finding(
                 LOST,
                 channel_order_id,

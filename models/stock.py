@@ -175,15 +175,22 @@ async def syncing_channels() -> list[dict[str, Any]]:
 
 
 async def plan_offers(
-    skus: Iterable[str] | None = None, batch_sizes: dict[str, int] | None = None, force: bool = False
+    skus: Iterable[str] | None = None,
+    batch_sizes: dict[str, int] | None = None,
+    force: bool = False,
+    channel_ids: Iterable[int] | None = None,
 ) -> PlanResult:
     """Work out every offer's quantity (or only these SKUs'), queue pushes for those that changed.
 
     `batch_sizes`: offers per push by channel kind (the connector's `stock_batch_size`). `force` queues
     the SKUs even when nothing changed, and sends unknown and failing ones again (*Push now*).
+    `channel_ids` limits the work to these channels (Retry on one channel's issue).
     """
     sku_set = None if skus is None else set(skus)
     channels = await syncing_channels()
+    if channel_ids is not None:
+        wanted = set(channel_ids)
+        channels = [channel for channel in channels if channel["id"] in wanted]
     if not channels:
         return PlanResult()
     catalog_skus = await _catalog_skus(sku_set)

@@ -7,10 +7,8 @@ from typing import Any
 from models import db
 from models.clock import now
 from models.stock import FAILING, OK, QUEUED, UNKNOWN, _bulk_set
-from models.sync_issues import record_issue
 from models.tables import ChannelOffer, StockEvent
-
-OPERATION = "stock_update"
+from models.unknown_skus import refresh_unknown_sku_issue
 
 
 async def offers_to_send(channel_id: int, skus: list[str]) -> list[dict[str, Any]]:
@@ -25,7 +23,8 @@ async def offers_to_send(channel_id: int, skus: list[str]) -> list[dict[str, Any
 
 
 async def record_pushed(channel: dict[str, Any], sent: list[dict[str, Any]], unknown: dict[str, str]) -> None:
-    """The channel took these quantities, except for the SKUs it does not know (reported once, not retried)."""
+    """The channel took these quantities, except for the SKUs it does not know (not retried on their own:
+    they stay `unknown`, and the channel's unknown-SKU issue lists them until a push gets through)."""
     stamp = now()
     confirmed = [o for o in sent if o["sku"] not in unknown]
     missing = [o for o in sent if o["sku"] in unknown]
@@ -63,16 +62,7 @@ async def record_pushed(channel: dict[str, Any], sent: list[dict[str, Any]], unk
                 {ChannelOffer.state: UNKNOWN, ChannelOffer.message: unknown[offer["sku"]][:2000]}
             ).where(ChannelOffer.id == offer["id"])
         await db.insert_chunked(events)
-        if missing:
-            listed = "; ".join(f"{o['sku']}: {unknown[o['sku']]}" for o in missing[:20])
-            more = f" and {len(missing) - 20} more" if len(missing) > 20 else ""
-            await record_issue(
-                "channel",
-                channel["id"],
-                OPERATION,
-                f"{channel['name']} has no offer for {len(missing)} SKU(s), so their stock was not updated "
-                f"(create the offers there, then use Push now): {listed}{more}",
-            )
+    await refresh_unknown_sku_issue(channel, found_unknown=bool(missing))
 
 
 async def record_push_failing(
@@ -100,3 +90,4 @@ async def record_push_failing(
                     for o in offers
                 ]
             )
+    await refresh_unknown_sku_issue(channel, found_unknown=False)  # an unknown offer may be failing now

@@ -223,7 +223,8 @@ class ChannelOffer(Table, tablename="channel_offer"):
 
     `state`: `queued` (an outbox message will send `quantity`), `ok` (the channel has it), `failing`
     (the push gave up; sent again when the quantity changes or on *Push now*), `unknown` (the channel
-    has no offer for this SKU; not sent again until the quantity changes or on *Push now*).
+    has no offer for this SKU; not sent again until the quantity changes, on *Push now* or on Retry of
+    the channel's unknown-SKU issue).
     """
 
     channel = ForeignKey(references=Channel, on_delete=OnDelete.cascade)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from models.acceptance import accept_order
 from models.actors import Actor
 from models.clock import now
 from models.dispatch import process_order
+from models.import_runs import OVERLAP
 from models.tables import CatalogItem, Channel, Order, ShippingMapping
 from tests.integration.support import add_supplier
 
@@ -93,3 +95,26 @@ async def accept_and_send(world: World, channel_order_id: str, client: httpx.Asy
     await process_order(order_id, MERCHANT)
     await dispatch_order_now(order_id, client)
     return order_id
+
+
+async def import_cursor_of(world: World) -> dt.datetime:
+    row = await Channel.select(Channel.import_cursor).where(Channel.id == world.channel["id"]).first()
+    assert row["import_cursor"] is not None, "the channel was never imported"
+    return row["import_cursor"]
+
+
+def orders_dated(world: World, stamp: dt.datetime, count: int = 1) -> list[str]:
+    """New orders at the marketplace that it shows as placed and last changed at `stamp`."""
+    clock = world.mirakl.clock
+    world.mirakl.clock = lambda: stamp
+    try:
+        return world.mirakl.generate_orders(count)
+    finally:
+        world.mirakl.clock = clock
+
+
+async def lost_orders(world: World, count: int = 1) -> list[str]:
+    """Orders Waybill lost: the marketplace shows them changed before the window its next import reads
+    again (the cursor less the overlap), so no poll will ever bring them in."""
+    cursor = await import_cursor_of(world)
+    return orders_dated(world, cursor - OVERLAP - dt.timedelta(minutes=5), count)

@@ -7,7 +7,16 @@ from models.reconcile import KINDS, Report
 
 def report_lines(report: Report, limit: int = 50) -> list[str]:
     """A table per channel, the findings (at most `limit`), and one summary line."""
-    header = ("channel", "in Waybill", "at channel", "supplier orders", "in flight", "unreadable", *KINDS)
+    header = (
+        "channel",
+        "in Waybill",
+        "at channel",
+        "supplier orders",
+        "in flight",
+        "not yet imported",
+        "unreadable",
+        *KINDS,
+    )
     rows = [header]
     for tally in report.channels:
         counts = {kind: 0 for kind in KINDS}
@@ -18,6 +27,7 @@ def report_lines(report: Report, limit: int = 50) -> list[str]:
             (
                 tally.name,
                 *(f"{n:,}" for n in (tally.in_waybill, tally.at_channel, tally.supplier_orders, tally.in_flight)),
+                f"{tally.not_yet_imported:,}",
                 f"{tally.unreadable:,}",
                 *(f"{counts[kind]:,}" for kind in KINDS),
             )
@@ -45,6 +55,6 @@ def report_lines(report: Report, limit: int = 50) -> list[str]:
     lines.append("")
     lines.append(
         f"{report.checked:,} orders checked: {counts['lost']:,} lost, {counts['duplicated']:,} duplicated, "
-        f"{counts['mismatched']:,} mismatched."
+        f"{counts['mismatched']:,} mismatched; {report.not_yet_imported:,} not yet imported."
     )
     return lines

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 import urllib.request
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from connectors.mirakl import format_datetime
 from models import credentials
 from models.clock import now
 from models.tables import Channel
@@ -51,15 +54,20 @@ def add_channel(world, server: str) -> None:
 def test_reconciliation_finds_a_lost_and_a_mismatched_order_and_resync_fixes_both(pages, server, world, tmp_path):
     add_channel(world, server)
     control(server, "faults", {"error_rate": 0})
-    cancelled, lost = order_id("REC"), order_id("REC")
+    cancelled, lost, fresh = order_id("REC"), order_id("REC"), order_id("REC")
     control(server, "orders", mirakl_order(cancelled, "Dvořák"))
 
     page = pages.new("operator")
     page.goto("/channels")
     page.get_by_role("button", name=f"Sync now {CHANNEL}").click()
     expect(page.get_by_text("Synced:").first).to_be_visible()
-    # Behind Waybill's back: a new order it has not polled yet, and a customer cancellation.
-    control(server, "orders", mirakl_order(lost, "Müller"))
+    # Behind Waybill's back: an order the marketplace dates an hour back, before the window Waybill's
+    # next poll reads again (so it is lost), a customer cancellation, and a new order the next poll
+    # will read (not yet imported, not lost).
+    an_hour_ago = format_datetime(now().replace(microsecond=0) - dt.timedelta(hours=1))
+    dated = {"created_date": an_hour_ago, "last_updated_date": an_hour_ago}
+    control(server, "orders", {**mirakl_order(lost, "Müller"), **dated})
+    control(server, "orders", mirakl_order(fresh, "Novák"))
     control(server, f"orders/{cancelled}/state", {"order_state": "CANCELED"})
 
     page.get_by_role("link", name="Reconciliation").click()
@@ -74,6 +82,12 @@ def test_reconciliation_finds_a_lost_and_a_mismatched_order_and_resync_fixes_bot
     expect(cancelled_row).to_contain_text("Mismatched")
     expect(cancelled_row).to_contain_text("CANCELED")
     expect(page.get_by_role("list", name="Totals")).to_contain_text("lost")
+    totals = page.get_by_role("list", name="Totals").get_by_role("listitem")
+    expect(totals.filter(has_text="not yet imported")).to_have_text(re.compile(r"^\s*1\s+not yet imported\s*$"))
+    tally = page.get_by_role("row").filter(has_text=CHANNEL)
+    expect(page.get_by_role("columnheader", name="Not yet imported")).to_be_visible()
+    expect(tally.get_by_role("cell").nth(5)).to_have_text("1")
+    expect(findings.get_by_role("row").filter(has_text=fresh)).to_have_count(0)
     shot = Path(tmp_path) / "reconciliation.png"
     page.screenshot(path=str(shot), full_page=True)
 
@@ -88,6 +102,8 @@ def test_reconciliation_finds_a_lost_and_a_mismatched_order_and_resync_fixes_bot
     expect(page.get_by_role("heading", name="orders checked")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text=lost)).to_have_count(0)
     expect(page.get_by_role("row").filter(has_text=cancelled)).to_have_count(0)
+    # Resync fixed the findings; the order placed after the sync waits for the next poll, not a finding.
+    expect(page.get_by_role("status")).to_contain_text("1 newer order at the channel comes with the next import.")
 
 
 def test_viewers_cannot_open_the_reconciliation(pages):

@@ -11,12 +11,23 @@ import sys
 import httpx
 import pytest
 
+from jobs.importer import sync_channel
 from jobs.reconciliation import resync_order, run_reconciliation
 from models.acceptance import accept_order
 from models.clock import now
+from models.import_runs import OVERLAP
 from models.reconcile import DUPLICATED, LOST, MISMATCHED
 from models.tables import Order, OutboxMessage, SupplierOrder
-from tests.reconcile_world import MERCHANT, accept_and_send, import_orders_of, make_world, order_id_of
+from tests.reconcile_world import (
+    MERCHANT,
+    accept_and_send,
+    import_cursor_of,
+    import_orders_of,
+    lost_orders,
+    make_world,
+    order_id_of,
+    orders_dated,
+)
 
 
 @pytest.fixture
@@ -45,9 +56,10 @@ async def test_a_clean_shop_reports_nothing_and_each_kind_of_drift_is_found_and_
     assert (tally.in_waybill, tally.at_channel, tally.supplier_orders) == (8, 8, 1)
     assert not tally.errors
 
-    # Drift of every kind: an order Waybill never imported, a cancellation Waybill never heard of,
-    # an acceptance that never reached the marketplace, and BigBuy holding another order for our reference.
-    (lost,) = world.mirakl.generate_orders(1)
+    # Drift of every kind: an order Waybill never imported (though its import read past it), a
+    # cancellation Waybill never heard of, an acceptance that never reached the marketplace, and BigBuy
+    # holding another order for our reference.
+    (lost,) = await lost_orders(world)
     world.mirakl.set_state(cancelled_there, "CANCELED")
     stuck_id = await order_id_of(world, stuck)
     await accept_order(stuck_id, MERCHANT)
@@ -60,6 +72,7 @@ async def test_a_clean_shop_reports_nothing_and_each_kind_of_drift_is_found_and_
     found = {(f.kind, f.channel_order_id): f for f in report.findings}
     assert set(found) == {(LOST, lost), (MISMATCHED, cancelled_there), (MISMATCHED, stuck), (DUPLICATED, sent)}
     assert found[(LOST, lost)].order_id is None and found[(LOST, lost)].resync
+    assert report.not_yet_imported == 0
     assert found[(MISMATCHED, cancelled_there)].remote == "CANCELED"
     assert "Mirakl failed (500)" in found[(MISMATCHED, stuck)].detail
     assert not found[(DUPLICATED, sent)].resync  # a second order at the supplier needs a person
@@ -78,6 +91,45 @@ async def test_a_clean_shop_reports_nothing_and_each_kind_of_drift_is_found_and_
     assert await Order.count().where(Order.channel == channel_id) == 9
 
 
+async def test_an_order_placed_after_the_last_import_is_not_yet_imported_until_the_next_import(
+    database_url, serve_sandbox, http
+):
+    world = await make_world(serve_sandbox, "Busy marketplace")
+    # Before any import succeeded, nothing the channel has can be lost: it is all still to be read.
+    world.mirakl.generate_orders(2)
+    report = await run_reconciliation(client=http)
+    assert report.counts == {LOST: 0, DUPLICATED: 0, MISMATCHED: 0}, report.findings
+    assert report.not_yet_imported == 2 and report.channels[0].not_yet_imported == 2
+
+    await import_orders_of(world, 3, http)
+    cursor = await import_cursor_of(world)
+    report = await run_reconciliation(client=http)
+    assert report.counts == {LOST: 0, DUPLICATED: 0, MISMATCHED: 0}, report.findings
+    assert report.not_yet_imported == 0 and report.checked == 5
+
+    # Placed at the marketplace after the poll read its list, and one changed inside the window the
+    # next poll reads again: both wait for that poll. One changed before that window was missed.
+    (placed_after,) = world.mirakl.generate_orders(1)
+    (in_overlap,) = orders_dated(world, cursor - OVERLAP + dt.timedelta(minutes=1))
+    (lost,) = orders_dated(world, cursor - OVERLAP - dt.timedelta(minutes=1))
+    report = await run_reconciliation(client=http)
+    assert [(f.kind, f.channel_order_id) for f in report.findings] == [(LOST, lost)]
+    tally = report.channels[0]
+    assert (tally.in_waybill, tally.at_channel, tally.not_yet_imported) == (5, 8, 2)
+    assert report.clean is False
+
+    run = await sync_channel(world.channel["id"], http)
+    assert run.ok, run.summary
+    imported = {
+        row["channel_order_id"]
+        for row in await Order.select(Order.channel_order_id).where(Order.channel == world.channel["id"])
+    }
+    assert {placed_after, in_overlap} <= imported and lost not in imported
+    report = await run_reconciliation(client=http)
+    assert [(f.kind, f.channel_order_id) for f in report.findings] == [(LOST, lost)]
+    assert (report.channels[0].in_waybill, report.not_yet_imported) == (7, 0)
+
+
 async def test_since_limits_the_report_and_an_unreachable_channel_is_said(database_url, serve_sandbox, http):
     world = await make_world(serve_sandbox, "Unreachable marketplace")
     await import_orders_of(world, 3, http)
@@ -94,7 +146,8 @@ async def test_since_limits_the_report_and_an_unreachable_channel_is_said(databa
 async def test_the_command_prints_the_report_and_resyncs(database_url, serve_sandbox, http):
     world = await make_world(serve_sandbox, "Command marketplace")
     await import_orders_of(world, 3, http)
-    (lost,) = world.mirakl.generate_orders(1)
+    (lost,) = await lost_orders(world)
+    (fresh,) = world.mirakl.generate_orders(1)  # placed after the import: the next poll reads it
     env = {**os.environ, "WAYBILL_DATABASE_URL": database_url, "WAYBILL_SECRET_KEY": "test-secret-key"}
     command = [
         sys.executable,
@@ -108,11 +161,13 @@ async def test_the_command_prints_the_report_and_resyncs(database_url, serve_san
     result = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stderr
     assert f"lost        Command marketplace {lost} (not in Waybill)" in result.stdout
-    assert "3 orders checked: 1 lost, 0 duplicated, 0 mismatched." in result.stdout
+    assert "not yet imported" in result.stdout.splitlines()[0]
+    assert fresh not in result.stdout
+    assert "3 orders checked: 1 lost, 0 duplicated, 0 mismatched; 1 not yet imported." in result.stdout
 
     result = await asyncio.to_thread(
         subprocess.run, [*command, "--resync"], env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"Resync Command marketplace {lost}: Imported from the channel." in result.stdout
-    assert "4 orders checked: 0 lost, 0 duplicated, 0 mismatched." in result.stdout
+    assert "4 orders checked: 0 lost, 0 duplicated, 0 mismatched; 1 not yet imported." in result.stdout

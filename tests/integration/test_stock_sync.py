@@ -16,7 +16,7 @@ from models import credentials
 from models.clock import now
 from models.stock import plan_offers
 from models.tables import CatalogItem, Channel, ChannelOffer, OutboxMessage, StockEvent, Supplier, SyncIssue
-from tests.conftest import import_one, make_order
+from tests.conftest import csrf_from, import_one, login, make_order
 from tests.integration.support import add_supplier
 
 SKUS = ("BB-1001", "BB-1002", "SB-0007")
@@ -148,6 +148,45 @@ async def test_unknown_skus_are_reported_once_and_not_retried(world, sandboxes, 
     assert issue["operation"] == "stock_update" and "SB-0007" in issue["remote_message"]
     await sync_stock(http)  # nothing changed: not sent again
     assert await OutboxMessage.count().where(OutboxMessage.state == "pending") == 0
+
+
+async def test_retry_on_an_unknown_sku_issue_pushes_the_offer_again_and_resolves_it_once_known(
+    client, users, world, sandboxes, http
+):
+    """The app first: it sets the key the world's credentials are encrypted with."""
+    del sandboxes["mall"].offers.offers["SB-0007"]
+    await sync_stock(http)
+    await drain(http)
+    (issue,) = await SyncIssue.select().where(SyncIssue.integration_id == world["mall"])
+    await login(client, "operator")
+    page = await client.get("/connection-issues")
+    assert f"/connection-issues/{issue['id']}/retry" in page.text
+    headers = {"HX-Request": "true", "X-CSRFToken": csrf_from(page.text)}
+
+    # Not created on MALL yet: pushed again, and the same issue stays open with MALL's fresh answer.
+    retried = await client.post(f"/connection-issues/{issue['id']}/retry", headers=headers)
+    assert retried.status_code == 200, retried.text
+    assert "Still failing" in retried.text and "SB-0007" in retried.text
+    issues = await SyncIssue.select().where(SyncIssue.integration_id == world["mall"])
+    assert [(i["id"], i["resolved_at"]) for i in issues] == [(issue["id"], None)]
+    tries = await StockEvent.count().where((StockEvent.kind == "unknown_sku") & (StockEvent.channel == world["mall"]))
+    assert tries == 2
+
+    # The merchant created the offer on MALL: Retry pushes the quantity and resolves the issue.
+    sandboxes["mall"].offers.put("SB-0007", 1)
+    retried = await client.post(f"/connection-issues/{issue['id']}/retry", headers=headers)
+    assert "Retry succeeded" in retried.text
+    assert quantities(sandboxes["mall"])["SB-0007"] == 12
+    issue = await SyncIssue.select().where(SyncIssue.id == issue["id"]).first()
+    assert issue["resolved_at"] is not None and issue["retry_succeeded"]
+    offer = (
+        await ChannelOffer.select()
+        .where((ChannelOffer.sku == "SB-0007") & (ChannelOffer.channel == world["mall"]))
+        .first()
+    )
+    assert (offer["state"], offer["message"]) == ("ok", "")
+    for name in ("mirakl", "backmarket"):  # only the channel of the issue was pushed to again
+        assert sandboxes[name].offers.offers["SB-0007"].updates == 1
 
 
 async def test_faults_become_stock_update_issues_that_clear_after_retry(world, sandboxes, http):

@@ -210,6 +210,7 @@ def test_realistic_orders_round_trip_with_exact_money_and_accents(case: tuple[di
     assert [line.sku for line in order.lines] == [str(item["id"]) for item in data["items"]]
     assert len({line.channel_line_id for line in order.lines}) == len(order.lines)
     assert order.shipping_total == expected["delivery"]
+    assert order.updated_at == expected["placed_at"]  # its last status change: opened
     assert (
         order.total
         == sum(p * i["quantity"] for p, i in zip(expected["prices"], data["items"], strict=True))

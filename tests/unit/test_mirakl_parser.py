@@ -168,6 +168,13 @@ def test_names_and_money_survive_exactly(
     assert not order.needs_acceptance and order.channel_status == "SHIPPING"
 
 
+def test_the_update_time_is_mirakls_own_or_the_creation_time() -> None:
+    """The reconciliation compares it with the import cursor, which comes from the same field."""
+    changed = parse_order(minimal(last_updated_date="2025-02-03T08:30:00Z"))
+    assert changed.updated_at == dt.datetime(2025, 2, 3, 8, 30, tzinfo=dt.UTC)
+    assert parse_order(minimal()).updated_at == dt.datetime(2025, 2, 1, 10, 0, tzinfo=dt.UTC)
+
+
 def minimal(**changes: Any) -> dict[str, Any]:
     data = {
         "order_id": "7-A",

@@ -12,11 +12,13 @@ from jobs.dispatcher import dispatch_due
 from jobs.http import http_client
 from jobs.importer import sync_channel
 from jobs.notification_jobs import send_queued_mail
+from jobs.stock_jobs import retry_unknown_skus
 from models.integrations import connection_issue_groups
 from models.mail_queue import MAIL_KIND, retry_mail_now
 from models.outbox import retry_message
 from models.suppliers import WALLET_OPERATION, refresh_wallet
 from models.sync_issues import get_issue
+from models.unknown_skus import is_unknown_sku_issue
 from web.auth import require_operator
 from web.pages import fragment, is_htmx, render
 
@@ -33,7 +35,8 @@ class ConnectionIssuesController(Controller):
 
     @post("/{issue_id:int}/retry", guards=[require_operator])
     async def retry(self, request: Request, issue_id: FromPath[int]) -> Template | Redirect:
-        """Send the failed message again now (or re-run the import) and show how it went."""
+        """Send the failed message again now (or re-run the import, the wallet read, the push of offers the
+        channel did not know) and show how it went."""
         issue = await get_issue(issue_id)
         if issue is None:
             raise NotFoundException(f"Connection issue {issue_id} does not exist.")
@@ -47,6 +50,8 @@ class ConnectionIssuesController(Controller):
             mail = request.app.state.settings.smtp()
             if mail is not None:
                 await send_queued_mail(mail)
+        elif is_unknown_sku_issue(issue):
+            await retry_unknown_skus(issue["integration_id"], http_client())
         elif issue["operation"] == WALLET_OPERATION and issue["integration_kind"] == "supplier":
             await refresh_wallet(issue["integration_id"], lambda supplier: supplier_connector(supplier, http_client()))
         issue = await get_issue(issue_id)
