@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from models import db
+from models import db, leases
 from models.clock import now
 from models.outbox import backoff_delay
 from models.tables import NotificationMessage, SyncIssue, User
@@ -28,14 +28,17 @@ MAIL_OPERATION = "email_send"
 async def claim_mail(owner: str, limit: int = 20) -> list[dict[str, Any]]:
     """Lease up to `limit` queued messages that are due, with their user's current address."""
     stamp = now()
-    lock = "" if db.is_sqlite() else " FOR UPDATE SKIP LOCKED"
-    inner = (
-        "SELECT m.id FROM notification_message m WHERE m.state = {} AND m.next_attempt_at <= {} "
-        f"AND (m.lease_until IS NULL OR m.lease_until < {{}}) ORDER BY m.next_attempt_at, m.id LIMIT {{}}{lock}"
+    claimed = await leases.claim(
+        "notification_message",
+        owner,
+        stamp,
+        LEASE,
+        "m.state = {} AND m.next_attempt_at <= {}",
+        [QUEUED, stamp],
+        order_by="m.next_attempt_at, m.id",
+        limit=limit,
+        returning="id",
     )
-    sql = f"UPDATE notification_message SET lease_owner = {{}}, lease_until = {{}} WHERE id IN ({inner}) RETURNING id"
-    async with db.transaction():
-        claimed = await db.fetch(sql, owner, stamp + LEASE, QUEUED, stamp, stamp, limit)
     if not claimed:
         return []
     messages = (

@@ -11,7 +11,7 @@ import datetime as dt
 import random
 from typing import Any
 
-from models import db
+from models import db, leases
 from models.actors import Actor
 from models.clock import now
 from models.order_change import change_order
@@ -48,35 +48,27 @@ def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
 async def claim_due(owner: str, limit: int = 20, target_kind: str | None = None) -> list[dict[str, Any]]:
     """Lease up to `limit` due messages for `owner`; nobody else gets them until the lease ends."""
     stamp = now()
-    kind_clause = "AND m.target_kind = {} " if target_kind else ""
-    kind_args = [target_kind] if target_kind else []
-    lock = "" if db.is_sqlite() else " FOR UPDATE SKIP LOCKED"
+    where = "m.state = {} AND m.next_attempt_at <= {}"
+    args: list[Any] = [PENDING, stamp]
+    if target_kind:
+        where += " AND m.target_kind = {}"
+        args.append(target_kind)
     # Messages about one order go out in the order they were written (tracking before ship).
-    inner = (
-        "SELECT m.id FROM outbox_message m WHERE m.state = {} AND m.next_attempt_at <= {} "
-        f"AND (m.lease_until IS NULL OR m.lease_until < {{}}) {kind_clause}"
-        'AND NOT EXISTS (SELECT 1 FROM outbox_message e WHERE e."order" = m."order" '
-        "AND e.id < m.id AND e.state = 'pending') "
-        f"ORDER BY m.next_attempt_at, m.id LIMIT {{}}{lock}"
+    where += (
+        ' AND NOT EXISTS (SELECT 1 FROM outbox_message e WHERE e."order" = m."order" '
+        "AND e.id < m.id AND e.state = 'pending')"
     )
-    sql = f"UPDATE outbox_message SET lease_owner = {{}}, lease_until = {{}} WHERE id IN ({inner}) RETURNING *"
-    async with db.transaction():
-        rows = await db.fetch(sql, owner, stamp + LEASE, PENDING, stamp, stamp, *kind_args, limit)
+    rows = await leases.claim(
+        "outbox_message", owner, stamp, LEASE, where, args, order_by="m.next_attempt_at, m.id", limit=limit
+    )
     rows.sort(key=lambda r: (r["order"] or 0, r["id"]))
     return rows
 
 
 async def claim_for_order(owner: str, order_id: int, target_kind: str) -> list[dict[str, Any]]:
     """Lease one order's due messages of one kind now (a merchant is waiting for the answer)."""
-    stamp = now()
-    lock = "" if db.is_sqlite() else " FOR UPDATE SKIP LOCKED"
-    inner = (
-        'SELECT m.id FROM outbox_message m WHERE m."order" = {} AND m.target_kind = {} AND m.state = {} '
-        f"AND (m.lease_until IS NULL OR m.lease_until < {{}}){lock}"
-    )
-    sql = f"UPDATE outbox_message SET lease_owner = {{}}, lease_until = {{}} WHERE id IN ({inner}) RETURNING *"
-    async with db.transaction():
-        rows = await db.fetch(sql, owner, stamp + LEASE, order_id, target_kind, PENDING, stamp)
+    where = 'm."order" = {} AND m.target_kind = {} AND m.state = {}'
+    rows = await leases.claim("outbox_message", owner, now(), LEASE, where, [order_id, target_kind, PENDING])
     rows.sort(key=lambda r: r["id"])
     return rows
 
@@ -85,16 +77,9 @@ async def claim_ids(owner: str, message_ids: list[int]) -> list[dict[str, Any]]:
     """Lease these pending messages now (a merchant waits for the answer); others hold the rest."""
     if not message_ids:
         return []
-    stamp = now()
-    lock = "" if db.is_sqlite() else " FOR UPDATE SKIP LOCKED"
     marks = ", ".join("{}" for _ in message_ids)
-    inner = (
-        f"SELECT m.id FROM outbox_message m WHERE m.id IN ({marks}) AND m.state = {{}} "
-        f"AND (m.lease_until IS NULL OR m.lease_until < {{}}){lock}"
-    )
-    sql = f"UPDATE outbox_message SET lease_owner = {{}}, lease_until = {{}} WHERE id IN ({inner}) RETURNING *"
-    async with db.transaction():
-        rows = await db.fetch(sql, owner, stamp + LEASE, *message_ids, PENDING, stamp)
+    where = f"m.id IN ({marks}) AND m.state = {{}}"
+    rows = await leases.claim("outbox_message", owner, now(), LEASE, where, [*message_ids, PENDING])
     rows.sort(key=lambda r: r["id"])
     return rows
 
