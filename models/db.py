@@ -56,6 +56,11 @@ def reads_in_threads() -> Iterator[None]:
         _reads_in_threads.reset(token)
 
 
+def reading_in_threads() -> bool:
+    """Whether SQLite reads here go to worker threads (see `reads_in_threads`)."""
+    return _reads_in_threads.get()
+
+
 def with_reads_in_threads(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """Decorate a long read-only operation so that its SQLite reads run on worker threads."""
 

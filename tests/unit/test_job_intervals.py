@@ -34,3 +34,19 @@ async def test_the_scheduler_runs_the_jobs_at_the_intervals_given():
         assert scheduler.get_job("supplier-tracking").trigger.interval.total_seconds() == 3
         assert scheduler.get_job("auto-process").trigger.interval.total_seconds() == 1.5
         assert scheduler.get_job("supplier-dispatch").trigger.interval.total_seconds() == 2  # untouched
+
+
+async def test_jobs_read_on_worker_threads_and_requests_on_the_event_loop():
+    from models import db
+
+    seen: list[bool] = []
+
+    async def probe() -> None:
+        seen.append(db.reading_in_threads())
+
+    app = Litestar(route_handlers=[])
+    lifespan = scheduler_lifespan([lambda scheduler: scheduler.add_job(probe, "interval", seconds=60, id="probe")])
+    async with lifespan(app):
+        await app.state.scheduler.get_job("probe").func()
+    assert seen == [True]
+    assert db.reading_in_threads() is False  # outside a job
