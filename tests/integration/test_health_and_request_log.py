@@ -164,3 +164,18 @@ def test_waybill_serve_with_workers_answers_from_that_many_processes(database_ur
     answered_by = {line["pid"] for line in lines if line["path"] == "/readyz"}
     assert answered_by and answered_by <= workers, (answered_by, workers)
     assert len(workers) == 2
+
+
+async def test_a_served_worker_compiles_every_template_and_freezes_its_start_up_objects(settings):
+    import gc
+
+    from web.production import settle_after_start_up
+
+    app = create_app(settings, lifespan_hooks=[settle_after_start_up])
+    engine = app.template_engine.engine
+    try:
+        async with serve_in_test_loop(app):
+            assert gc.get_freeze_count() > 10_000
+            assert len(engine.cache) == len(engine.list_templates(extensions=["html"]))
+    finally:
+        gc.unfreeze()
