@@ -8,7 +8,9 @@ The scenario comes from `BENCH_SCENARIO`, the orders and log-ins from the JSON f
   request touches.
 - `pages`: the dashboard's order list, every tab, and the order page, logged in.
 
-Users wait `BENCH_THINK_MIN`–`BENCH_THINK_MAX` seconds between requests (0–0: back to back).
+Users wait `BENCH_THINK_MIN`–`BENCH_THINK_MAX` seconds between requests (0–0: back to back). Paced users
+also start at a random moment of their first think time, as people already at work do: started all
+at once, their first requests would arrive as one burst of 32 that no office produces.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import random
 from pathlib import Path
 
+import gevent
 from locust import between, constant, task
 from locust.contrib.fasthttp import FastHttpUser
 from requests.cookies import create_cookie
@@ -36,8 +39,16 @@ def _think():
     return constant(0) if THINK[1] <= 0 else between(*THINK)
 
 
+def _start_like_a_person_at_work() -> None:
+    if THINK[1] > 0:
+        gevent.sleep(random.uniform(0, THINK[1]))
+
+
 class BareUser(FastHttpUser):
     wait_time = _think()
+
+    def on_start(self) -> None:
+        _start_like_a_person_at_work()
 
     @task
     def ping(self) -> None:
@@ -52,6 +63,7 @@ class LoggedInUser(FastHttpUser):
     wait_time = _think()
 
     def on_start(self) -> None:
+        _start_like_a_person_at_work()
         for name, value in PLAN["cookies"].items():
             self.client.cookiejar.set_cookie(create_cookie(name, value, domain=PLAN["cookie_domain"]))
         self.csrf = PLAN["cookies"]["waybill_csrf"]

@@ -13,7 +13,6 @@ import functools
 import os
 import sqlite3
 import threading
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,7 +24,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 
-from models import sql_compile
+from models import sql_compile, sqlite_turns
 
 sql_compile.install()
 
@@ -322,24 +321,15 @@ def transaction():
     return eng.transaction()
 
 
-_write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
 @contextlib.asynccontextmanager
 async def _sqlite_write(eng: SQLiteEngine) -> AsyncIterator[None]:
-    """SQLite lets one writer in at a time. Writers of this process wait their turn on a lock, in order;
-    left to SQLite, each would sleep in its busy handler (up to 100 ms a try) and wake in no order, so a
-    burst of writes made some wait far longer than the writes took. Other processes still meet SQLite's
-    own lock. A transaction inside a transaction joins the outer one and so needs no turn of its own."""
+    """A write transaction that first waits for its turn (`models.sqlite_turns`). A transaction inside
+    a transaction joins the outer one and so needs no turn of its own."""
     if eng.current_transaction.get() is not None:
         async with eng.transaction(transaction_type=TransactionType.immediate):
             yield
         return
-    loop = asyncio.get_running_loop()
-    lock = _write_locks.get(loop)
-    if lock is None:
-        lock = _write_locks[loop] = asyncio.Lock()
-    async with lock, eng.transaction(transaction_type=TransactionType.immediate):
+    async with sqlite_turns.writer_turn(eng.path), eng.transaction(transaction_type=TransactionType.immediate):
         yield
 
 

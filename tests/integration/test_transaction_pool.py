@@ -93,3 +93,38 @@ async def test_short_reads_run_on_the_calling_thread_and_long_ones_on_a_worker_t
     here = threading.get_ident()
     assert threads[0] == here and threads[2] == here
     assert threads[1] != here
+
+
+async def test_a_writer_waits_for_another_process_to_finish_its_turn():
+    """Another process holding the writers' turn (as a second `waybill serve` worker would) makes a
+    write transaction here wait, without failing, until that process lets go."""
+    sqlite_only()
+    import subprocess
+    import sys
+    import time
+
+    from models.sqlite_turns import LOCK_FILE_SUFFIX
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time\n"
+            "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "print('holding', flush=True)\n"
+            "time.sleep(0.5)\n"
+            "print(time.time(), flush=True)\n",
+            db.engine().path + LOCK_FILE_SUFFIX,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "holding"
+    async with db.transaction():
+        began = time.time()
+        await Channel.insert(Channel(name="after the other process", kind="mirakl"))
+    released = float(holder.stdout.readline())
+    holder.wait(timeout=10)
+    assert began >= released
+    assert await Channel.exists().where(Channel.name == "after the other process")
