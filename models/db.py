@@ -32,11 +32,11 @@ DEFAULT_SQLITE_PATH = "waybill.sqlite3"
 DATABASE_URL_ENV = "WAYBILL_DATABASE_URL"
 BUSY_TIMEOUT_S = 30.0
 #: Connections kept open for SQLite statements outside transactions (reads, mostly).
-SQLITE_STATEMENT_POOL_SIZE = 4
+SQLITE_STATEMENT_POOL_SIZE = 2
 #: Page cache of each of those connections, in KiB (SQLite's default is 2 MiB).
 SQLITE_STATEMENT_CACHE_KIB = 32 * 1024
 #: Idle transaction connections kept open for the next transaction.
-SQLITE_TRANSACTION_POOL_SIZE = 4
+SQLITE_TRANSACTION_POOL_SIZE = 2
 
 
 P = ParamSpec("P")

@@ -387,6 +387,15 @@ async def order_supplier_orders(order_id: int) -> list[dict[str, Any]]:
     )
 
 
+async def order_with_lines(order_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """An order's row and its lines in position order: what an answer about a decision shows."""
+    order = await Order.select().where(Order.id == order_id).first()
+    if order is None:
+        return None
+    lines = await OrderLine.select().where(OrderLine.order == order_id).order_by(OrderLine.position)
+    return order, lines
+
+
 async def order_detail(order_id: int, event_limit: int = 200) -> OrderDetail | None:
     order = await Order.select().where(Order.id == order_id).first()
     if order is None:

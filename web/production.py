@@ -16,11 +16,7 @@ from collections.abc import AsyncIterator
 from litestar import Litestar
 from litestar.types import ASGIApp
 
-from web.settings import Settings
-
-#: The address `waybill serve` listens on, handed to its worker processes for links in e-mails.
-LISTEN_HOST_ENV = "WAYBILL_LISTEN_HOST"
-LISTEN_PORT_ENV = "WAYBILL_LISTEN_PORT"
+from web.settings import LISTEN_HOST_ENV, LISTEN_PORT_ENV, Settings
 
 
 def production_app() -> ASGIApp:

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 
 from connectors.smtp import SmtpConfig
 
+#: The address `waybill serve` listens on, handed to its worker processes for links in e-mails.
+LISTEN_HOST_ENV = "WAYBILL_LISTEN_HOST"
+LISTEN_PORT_ENV = "WAYBILL_LISTEN_PORT"
+
 
 def _flag(name: str, default: bool) -> bool:
     value = os.environ.get(name)

@@ -17,7 +17,7 @@ from litestar.params import JSONBody, Parameter
 
 from models.acceptance import REJECTION_REASONS, accept_order, decide_line, edit_line_quantity, reject_order
 from models.money import amount
-from models.order_queries import order_detail
+from models.order_queries import order_with_lines
 from web.api_errors import REFUSALS, ApiError
 from web.api_params import Quantity, RowId, Version
 from web.auth import require_operator
@@ -83,9 +83,9 @@ ERRORS = {
 
 
 async def _answer(order_id: int, answer: DecisionAnswer) -> ApiDecision:
-    detail = await order_detail(order_id)
-    assert detail is not None  # the decision just changed it
-    o = detail.order
+    found = await order_with_lines(order_id)
+    assert found is not None  # the decision just changed it
+    o, order_lines = found
     lines = [
         ApiLine(
             line["id"],
@@ -97,7 +97,7 @@ async def _answer(order_id: int, answer: DecisionAnswer) -> ApiDecision:
             line["status"],
             line["rejection_reason"],
         )
-        for line in detail.lines
+        for line in order_lines
     ]
     return ApiDecision(answer.message, answer.level, o["id"], o["status"], o["version"], o["channel_status"], lines)
 
