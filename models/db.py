@@ -71,6 +71,11 @@ def with_reads_in_threads(function: Callable[P, Awaitable[R]]) -> Callable[P, Aw
     return wrapper
 
 
+def _is_read(query: str) -> bool:
+    """A plain SELECT (a `WITH …` can end in a write, so it is not counted as a read)."""
+    return query.lstrip()[:6].upper() == "SELECT"
+
+
 class SQLiteStatementPool:
     """A few long-lived SQLite connections, one per worker thread, for statements outside transactions.
 
@@ -79,7 +84,8 @@ class SQLiteStatementPool:
     Most statements take tens of microseconds, less than handing them to a thread and back (which
     also makes the threads fight over the GIL), so they run right on the calling thread, on that
     thread's own connection. Long reads (`reads_in_threads()`: metrics, exports, reconciliation) go
-    to a worker thread, where SQLite's work overlaps the event loop's.
+    to a worker thread, where SQLite's work overlaps the event loop's, and so do writes, after taking
+    their turn among the writers (`models.sqlite_turns`).
     """
 
     def __init__(self, connection_kwargs: dict, size: int) -> None:
@@ -109,9 +115,17 @@ class SQLiteStatementPool:
         finally:
             cursor.close()
 
-    async def run(self, query: str, args: list) -> list[dict]:
-        if not _reads_in_threads.get():
-            return self._run(query, args)
+    async def run(self, query: str, args: list, database_path: str) -> list[dict]:
+        if not _is_read(query):
+            # A write must never wait for SQLite's lock on the event loop's thread: the transaction
+            # holding the lock may be one of this loop's own. It takes its turn like any writer.
+            async with sqlite_turns.writer_turn(database_path):
+                return await self._in_thread(query, args)
+        if _reads_in_threads.get():
+            return await self._in_thread(query, args)
+        return self._run(query, args)
+
+    async def _in_thread(self, query: str, args: list) -> list[dict]:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, query, args)
 
     def close(self) -> None:
@@ -249,7 +263,7 @@ class WaybillSQLiteEngine(SQLiteEngine):
         if self.log_queries:
             self.print_query(query_id=query_id, query=querystring.__str__())
         query, args = querystring.compile_string(engine_type=self.engine_type)
-        response = await pool.run(query, args)
+        response = await pool.run(query, args, self.path)
         if self.log_responses:
             self.print_response(query_id=query_id, response=response)
         return response

@@ -128,3 +128,21 @@ async def test_a_writer_waits_for_another_process_to_finish_its_turn():
     holder.wait(timeout=10)
     assert began >= released
     assert await Channel.exists().where(Channel.name == "after the other process")
+
+
+async def test_a_write_outside_a_transaction_waits_its_turn_behind_a_transaction_of_the_same_loop():
+    """Run on the event loop's thread, the outside write would wait for SQLite's lock while the
+    transaction holding it could not go on (it needs the same loop): both would be stuck."""
+    sqlite_only()
+    import asyncio
+
+    async def slow_transaction() -> None:
+        async with db.transaction():
+            await Channel.insert(Channel(name="inside", kind="mirakl"))
+            await asyncio.sleep(0.2)
+
+    holder = asyncio.create_task(slow_transaction())
+    await asyncio.sleep(0.05)
+    await Channel.insert(Channel(name="outside", kind="mirakl"))  # no transaction: one statement
+    await holder
+    assert await Channel.count().where(Channel.name.is_in(["inside", "outside"])) == 2
