@@ -178,7 +178,8 @@ class QueuedWrites:
 
     On SQLite the connection's worker thread runs each statement (its inserts without the GIL)
     while the caller builds the next table's rows; statements still run one after the other, in the
-    order given. asyncpg runs one operation at a time per connection, so there each insert is awaited.
+    order given. asyncpg runs one operation at a time per connection, so there each insert waits
+    for the ones before it.
     """
 
     def __init__(self) -> None:
@@ -189,10 +190,22 @@ class QueuedWrites:
         if not rows:
             return
         if not self._queue:
+            await self.wait()
             await insert.rows(rows)
             return
         self._pending.append(asyncio.ensure_future(insert.rows(rows)))
         await asyncio.sleep(0)  # let it reach the connection's queue before the caller goes on
+
+    async def start(self, insert: TableInsert, rows: Sequence[tuple], returning: Sequence[str]) -> asyncio.Future:
+        """Begin inserting `rows` and return at once: the future gives the `returning` columns.
+
+        The caller builds rows that do not need those columns while the database inserts these."""
+        if not self._queue:
+            await self.wait()  # asyncpg: one operation at a time on the connection
+        future = asyncio.ensure_future(insert.rows(rows, returning=returning))
+        self._pending.append(future)
+        await asyncio.sleep(0)  # on the connection (SQLite: in its queue) before the caller goes on
+        return future
 
     async def wait(self) -> None:
         """Every insert done; the first failure raised."""
