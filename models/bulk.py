@@ -20,8 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import itertools
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
 from piccolo.columns.defaults.base import Default
@@ -225,3 +226,30 @@ async def queued_writes() -> AsyncIterator[QueuedWrites]:
         yield writes
     finally:
         await writes.wait()
+
+
+#: Blocks currently inside `collector_paused`.
+_collector_pauses = 0
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Keep Python's cyclic garbage collector from running during a bulk write.
+
+    A batch of a thousand orders allocates tens of thousands of rows and objects that all live
+    until the batch is written. The collector passed over them, and over the rest of the heap,
+    many times per batch and freed nothing (they hold no reference cycles): about a sixth of the
+    import's own Python time. Reference counting still frees them; the collector runs as usual
+    once the last paused block ends, and stays off if something else had turned it off."""
+    global _collector_pauses
+    if _collector_pauses == 0 and not gc.isenabled():
+        yield
+        return
+    _collector_pauses += 1
+    gc.disable()
+    try:
+        yield
+    finally:
+        _collector_pauses -= 1
+        if _collector_pauses == 0:
+            gc.enable()

@@ -94,6 +94,11 @@ async def import_orders(
     channel: dict[str, Any], orders: list[IncomingOrder], actor: Actor | None = None
 ) -> ImportResult:
     """Upsert `orders` from `channel` (a Channel row as a dict)."""
+    with bulk.collector_paused():
+        return await _import_orders(channel, orders, actor)
+
+
+async def _import_orders(channel: dict[str, Any], orders: list[IncomingOrder], actor: Actor | None) -> ImportResult:
     actor = actor or Actor.channel(channel["name"])
     unique: dict[str, IncomingOrder] = {}
     refused = ImportResult()
