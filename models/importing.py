@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 #: Values per `IN (…)` list, well below both engines' bound-parameter limits.
 IN_CHUNK = 5_000
+#: New orders handed to the database at a time: it starts on the first ones while the next are built.
+ORDERS_PER_INSERT = 256
 
 INSERT_ORDER = bulk.TableInsert(
     Order,
@@ -352,8 +354,7 @@ async def _insert_new(channel: dict[str, Any], fresh: list[IncomingOrder], actor
     plans: list[_NewOrder] = []
     inserting = []
     async with bulk.queued_writes() as writes:
-        # A statement's worth of orders at a time, so the database starts on them early.
-        for part in bulk.chunks(fresh, bulk.SQLITE_ROWS_PER_STATEMENT):
+        for part in bulk.chunks(fresh, ORDERS_PER_INSERT):
             news = [_plan(channel, incoming, held) for incoming in part]
             plans.extend(news)
             rows = [_order_row(channel_id, new, at) for new in news]
