@@ -238,8 +238,8 @@ def collector_paused() -> Iterator[None]:
 
     A batch of a thousand orders allocates tens of thousands of rows and objects that all live
     until the batch is written. The collector passed over them, and over the rest of the heap,
-    many times per batch and freed nothing (they hold no reference cycles): about a sixth of the
-    import's own Python time. Reference counting still frees them; the collector runs as usual
+    many times per batch and freed next to nothing (rows hold no reference cycles): about a sixth
+    of the import's own Python time. Reference counting still frees them; the collector runs as usual
     once the last paused block ends, and stays off if something else had turned it off."""
     global _collector_pauses
     if _collector_pauses == 0 and not gc.isenabled():
