@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 #: Values per `IN (…)` list, well below both engines' bound-parameter limits.
 IN_CHUNK = 5_000
+#: New orders handed to the database at a time: it starts on the first ones while the next are built.
+ORDERS_PER_INSERT = 256
 
 INSERT_ORDER = bulk.TableInsert(
     Order,
@@ -94,6 +96,11 @@ async def import_orders(
     channel: dict[str, Any], orders: list[IncomingOrder], actor: Actor | None = None
 ) -> ImportResult:
     """Upsert `orders` from `channel` (a Channel row as a dict)."""
+    with bulk.collector_paused():
+        return await _import_orders(channel, orders, actor)
+
+
+async def _import_orders(channel: dict[str, Any], orders: list[IncomingOrder], actor: Actor | None) -> ImportResult:
     actor = actor or Actor.channel(channel["name"])
     unique: dict[str, IncomingOrder] = {}
     refused = ImportResult()
@@ -253,66 +260,124 @@ def _initial_state(
     return OrderStatus.AWAITING_ACCEPTANCE, line_status
 
 
+@dataclass(slots=True)
+class _NewOrder:
+    """A new order and what it writes besides its own row, built before the database gives its id."""
+
+    incoming: IncomingOrder
+    problems: list[Problem]
+    status: OrderStatus
+    line_status: LineStatus
+    #: Its lines' columns after the order id.
+    lines: list[tuple] = field(default_factory=list)
+    terms: set[str] = field(default_factory=set)
+
+
+def _plan(channel: dict[str, Any], incoming: IncomingOrder, held: dict[str, list[str]]) -> _NewOrder:
+    problems = order_problems(incoming)
+    status, line_status = _initial_state(channel, incoming, bool(problems), incoming.channel_order_id in held)
+    return _NewOrder(incoming, problems, status, line_status)
+
+
+def _order_row(channel_id: int, new: _NewOrder, at: Any) -> tuple:
+    """The order's row for `INSERT_ORDER`. `at`: the time, as stored."""
+    incoming, status = new.incoming, new.status
+    addr = incoming.delivery
+    return (
+        channel_id,
+        incoming.channel_order_id,
+        status.value,
+        1,
+        incoming.channel_status,
+        at if incoming.channel_status else None,
+        incoming.payment_method,
+        (PaymentStatus.UNPAID if incoming.payment_method == PaymentMethod.ON_ACCOUNT else PaymentStatus.PAID).value,
+        incoming.currency,
+        incoming.total,
+        incoming.shipping_total,
+        incoming.shipping_rate[:200],
+        incoming.customer_first_name[:200],
+        incoming.customer_last_name[:200],
+        incoming.customer_email[:254],
+        incoming.customer_phone[:64],
+        addr.first_name[:200],
+        addr.last_name[:200],
+        addr.company[:200],
+        addr.street1[:300],
+        addr.street2[:300],
+        addr.postcode[:32],
+        addr.city[:200],
+        addr.region[:200],
+        addr.country.upper()[:2],
+        addr.phone[:64],
+        to_utc_seconds(incoming.placed_at),
+        at,
+        at,
+        at if status == OrderStatus.AWAITING_FULFILLMENT else None,
+    )
+
+
+def _fill_lines_and_terms(new: _NewOrder) -> None:
+    """The order's line columns (all but the order id) and its search terms."""
+    incoming, status = new.incoming, new.line_status.value
+    new.lines = [
+        (
+            line.position,
+            line.channel_line_id,
+            line.sku.strip(),
+            line.title[:500],
+            line.quantity,
+            line.unit_price,
+            status,
+        )
+        for line in incoming.lines
+    ]
+    addr = incoming.delivery
+    new.terms = order_terms(
+        incoming.channel_order_id,
+        names=[incoming.customer_first_name, incoming.customer_last_name, addr.first_name, addr.last_name],
+        emails=[incoming.customer_email],
+        skus=[line.sku for line in incoming.lines],
+    )
+
+
 async def _insert_new(channel: dict[str, Any], fresh: list[IncomingOrder], actor: Actor, result: ImportResult) -> None:
+    """Insert new orders and everything they write.
+
+    The database inserts the orders while their payloads, lines and search terms are built, and
+    each further table's rows go to it while the next table's are built (on SQLite, its statements
+    run without the GIL beside this work)."""
     stamp = now()
     at = bulk.stored_instant(stamp)
     channel_id = channel["id"]
-    plans: list[tuple[IncomingOrder, list[Problem], OrderStatus, LineStatus]] = []
-    order_rows = []
     held = await orders_to_hold(channel, fresh)
-    for incoming in fresh:
-        problems = order_problems(incoming)
-        status, line_status = _initial_state(channel, incoming, bool(problems), incoming.channel_order_id in held)
-        plans.append((incoming, problems, status, line_status))
-        addr = incoming.delivery
-        order_rows.append(
-            (
-                channel_id,
-                incoming.channel_order_id,
-                status.value,
-                1,
-                incoming.channel_status,
-                at if incoming.channel_status else None,
-                incoming.payment_method,
-                (
-                    PaymentStatus.UNPAID if incoming.payment_method == PaymentMethod.ON_ACCOUNT else PaymentStatus.PAID
-                ).value,
-                incoming.currency,
-                incoming.total,
-                incoming.shipping_total,
-                incoming.shipping_rate[:200],
-                incoming.customer_first_name[:200],
-                incoming.customer_last_name[:200],
-                incoming.customer_email[:254],
-                incoming.customer_phone[:64],
-                addr.first_name[:200],
-                addr.last_name[:200],
-                addr.company[:200],
-                addr.street1[:300],
-                addr.street2[:300],
-                addr.postcode[:32],
-                addr.city[:200],
-                addr.region[:200],
-                addr.country.upper()[:2],
-                addr.phone[:64],
-                to_utc_seconds(incoming.placed_at),
-                at,
-                at,
-                at if status == OrderStatus.AWAITING_FULFILLMENT else None,
-            )
-        )
-    inserted = await INSERT_ORDER.rows(order_rows, returning=("id", "channel_order_id"))
-    order_ids = {channel_order_id: order_id for order_id, channel_order_id in inserted}
+    plans: list[_NewOrder] = []
+    inserting = []
     async with bulk.queued_writes() as writes:
+        for part in bulk.chunks(fresh, ORDERS_PER_INSERT):
+            news = [_plan(channel, incoming, held) for incoming in part]
+            plans.extend(news)
+            rows = [_order_row(channel_id, new, at) for new in news]
+            inserting.append(await writes.start(INSERT_ORDER, rows, returning=("id", "channel_order_id")))
+        payloads = [
+            (channel_id, new.incoming.channel_order_id, payload_digest(new.incoming), at, new.incoming.raw)
+            for new in plans
+        ]
+        await writes.insert(INSERT_PAYLOAD, payloads)
+        for new in plans:
+            _fill_lines_and_terms(new)
+        order_ids = {channel_order_id: order_id for part in inserting for order_id, channel_order_id in await part}
         await _insert_details(channel, plans, order_ids, held, at, actor, writes, result)
     # Who should hear that these orders wait for acceptance, in the same transaction as the orders.
-    waiting = [order_ids[i.channel_order_id] for i, _, status, _ in plans if status == OrderStatus.AWAITING_ACCEPTANCE]
+    waiting = [
+        order_ids[new.incoming.channel_order_id] for new in plans if new.status == OrderStatus.AWAITING_ACCEPTANCE
+    ]
     await queue_acceptance_notices(waiting, stamp)
 
 
 async def _insert_details(
     channel: dict[str, Any],
-    plans: list[tuple[IncomingOrder, list[Problem], OrderStatus, LineStatus]],
+    plans: list[_NewOrder],
     order_ids: dict[str, int],
     held: dict[str, list[str]],
     at: Any,
@@ -320,50 +385,27 @@ async def _insert_details(
     writes: bulk.QueuedWrites,
     result: ImportResult,
 ) -> None:
-    """Lines, review issues, events, search terms, payloads and outbox rows of new orders; each
-    table's rows go to the database while the next table's are built. `at`: the time, as stored."""
-    channel_id = channel["id"]
-    line_rows = []
+    """Lines, search terms, review issues, events and outbox rows of new orders, now that their ids
+    are known. `at`: the time, as stored."""
+    line_rows, terms = [], []
     with_line_problems = []
-    for incoming, problems, _, line_status in plans:
-        order_id = order_ids[incoming.channel_order_id]
-        for line in incoming.lines:
-            line_rows.append(
-                (
-                    order_id,
-                    line.position,
-                    line.channel_line_id,
-                    line.sku.strip(),
-                    line.title[:500],
-                    line.quantity,
-                    line.unit_price,
-                    line_status.value,
-                )
-            )
-        if any(problem.line_position for problem in problems):
+    for new in plans:
+        order_id = order_ids[new.incoming.channel_order_id]
+        line_rows.extend((order_id, *line) for line in new.lines)
+        if any(problem.line_position for problem in new.problems):
             with_line_problems.append(order_id)
     await writes.insert(INSERT_LINE, line_rows)
-
-    terms, payloads = [], []
-    for incoming, _, _, _ in plans:
-        order_id = order_ids[incoming.channel_order_id]
-        addr = incoming.delivery
-        for term in order_terms(
-            incoming.channel_order_id,
-            names=[incoming.customer_first_name, incoming.customer_last_name, addr.first_name, addr.last_name],
-            emails=[incoming.customer_email],
-            skus=[line.sku for line in incoming.lines],
-        ):
-            terms.append((order_id, term))
-        payloads.append((channel_id, incoming.channel_order_id, payload_digest(incoming), at, incoming.raw))
+    for new in plans:
+        order_id = order_ids[new.incoming.channel_order_id]
+        terms.extend((order_id, term) for term in new.terms)
     await writes.insert(INSERT_TERM, terms)
-    await writes.insert(INSERT_PAYLOAD, payloads)
 
     line_ids = await _line_ids(with_line_problems) if with_line_problems else {}
     issues, events, outbox = [], [], []
     kind, name = actor.kind, actor.name
     imported = {s: f"Imported from {channel['name']} as {s.label}" for s in OrderStatus}
-    for incoming, problems, status, _ in plans:
+    for new in plans:
+        incoming, problems, status = new.incoming, new.problems, new.status
         order_id = order_ids[incoming.channel_order_id]
         details = _imported_details(incoming.channel_status, len(incoming.lines))
         events.append((order_id, None, at, kind, name, "imported", imported[status], details))

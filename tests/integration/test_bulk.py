@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 
 import pytest
@@ -147,3 +148,30 @@ async def test_an_instant_converted_once_is_stored_as_the_datetime_would_be(data
     assert [r["at"] for r in rows] == STAMPS + STAMPS
     ids = [r["id"] for r in rows]
     assert await stored("event", ids[3:], ["at"]) == await stored("event", ids[:3], ["at"])
+
+
+async def test_a_started_insert_gives_its_ids_while_later_inserts_follow_it(database_url):
+    async with db.transaction(), bulk.queued_writes() as writes:
+        first = [(None, now(), "job", f"first {i}", "k", "m", "{}") for i in range(3)]
+        started = await writes.start(EVENTS, first, ("id", "actor_name"))
+        await writes.insert(EVENTS, [(None, now(), "job", "after", "k", "m", "{}")])
+        ids = {name: event_id for event_id, name in await started}
+    rows = await Event.select(Event.id, Event.actor_name).order_by(Event.id)
+    assert [r["actor_name"] for r in rows] == ["first 0", "first 1", "first 2", "after"]
+    assert ids == {r["actor_name"]: r["id"] for r in rows[:3]}
+
+
+def test_the_collector_pause_nests_and_leaves_a_collector_turned_off_alone():
+    assert gc.isenabled()
+    with bulk.collector_paused():
+        with bulk.collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer block still runs
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with bulk.collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # turned off by someone else: stays off
+    finally:
+        gc.enable()
