@@ -1,9 +1,12 @@
 """Acceptance decisions as the order page and the API run them: decide, send, say what happened.
 
 The decision itself is one domain operation (`models.acceptance`). When it queued a message for the
-channel, the message is delivered at once through the outbox (as the dispatcher job would), so the
-merchant sees the channel's answer with the decision; a channel that does not answer is retried by
-the job, and a refusal is shown here and under Connection issues.
+channel, the merchant gets the answer at once and the message is delivered right after it
+(`deliver_decision`, a background task of that response), as the dispatcher job would: a
+marketplace's answer time never holds up the click. The order page then asks for the channel's
+answer (`decision_answer`); a channel that does not answer is retried by the job, and a refusal is
+shown there and under Connection issues. Callers that must have the channel's answer in the same
+response (a form posted without JavaScript, an API client asking to wait) use `decide_and_send`.
 """
 
 from __future__ import annotations
@@ -19,17 +22,25 @@ from jobs.http import http_client
 from models.acceptance import DecisionOutcome
 from models.lifecycle import OrderStatus
 from models.outbox import DONE, PENDING
-from models.tables import Order
+from models.tables import Order, OutboxMessage
 
 log = logging.getLogger(__name__)
+
+#: Flash level of a decision still on its way to the channel (the API's `channel_outcome`).
+SENDING = "sending"
 
 
 @dataclass(frozen=True)
 class DecisionAnswer:
     message: str
-    #: Flash level: success, info (the channel has not answered yet) or error (the channel refused).
+    #: Flash level: success, info (the channel has not answered yet), error (the channel refused) or
+    #: `SENDING` (delivered right after this answer).
     level: str
     status: OrderStatus
+    #: The decision alone, without what the channel said or is being told.
+    decision: str = ""
+    #: The channel's name when a message to it was queued (and is being or was sent).
+    channel: str = ""
 
 
 def channel_answer(channel_name: str, messages: list[dict[str, Any]]) -> tuple[str, str]:
@@ -53,18 +64,78 @@ def channel_answer(channel_name: str, messages: list[dict[str, Any]]) -> tuple[s
     return f"{channel_name} has the decision.", "success"
 
 
-async def decide_and_send(order_id: int, decision: Callable[[], Awaitable[DecisionOutcome]]) -> DecisionAnswer:
-    """Run `decision`; deliver what it queued for the channel now. Domain errors propagate unchanged."""
+def sending_sentence(channel_name: str) -> str:
+    return f"Sending the decision to {channel_name}…"
+
+
+async def _decided(decision: Callable[[], Awaitable[DecisionOutcome]], order_id: int) -> tuple[DecisionOutcome, str]:
+    """Run `decision`; also the name of the channel it queued a message for, if that channel has a connector."""
     outcome = await decision()
     if not outcome.sent_to_channel:
-        return DecisionAnswer(outcome.message, "success", outcome.status)
+        return outcome, ""
     channel = await Order.select(Order.channel.name, Order.channel.kind).where(Order.id == order_id).first()
     if channel is None or channel["channel.kind"] not in channel_kinds():
-        return DecisionAnswer(outcome.message, "success", outcome.status)
+        return outcome, ""
+    return outcome, channel["channel.name"]
+
+
+async def decide(order_id: int, decision: Callable[[], Awaitable[DecisionOutcome]]) -> DecisionAnswer:
+    """Run `decision` and answer at once; when it queued a message for the channel, the level is
+    `SENDING` and the caller delivers it after answering (`deliver_decision`). Domain errors propagate."""
+    outcome, channel = await _decided(decision, order_id)
+    if not channel:
+        return DecisionAnswer(outcome.message, "success", outcome.status, outcome.message)
+    said = sending_sentence(channel)
+    return DecisionAnswer(f"{outcome.message} {said}", SENDING, outcome.status, outcome.message, channel)
+
+
+async def deliver_decision(order_id: int) -> None:
+    """Deliver the order's queued channel messages now; a failure is left to the dispatcher job."""
+    try:
+        await dispatch_channel_order_now(order_id, http_client())
+    except Exception:  # the decision is saved; the dispatcher job delivers it
+        log.exception("sending the decision on order %s at once failed", order_id)
+
+
+async def decide_and_send(order_id: int, decision: Callable[[], Awaitable[DecisionOutcome]]) -> DecisionAnswer:
+    """Run `decision` and deliver what it queued for the channel before answering, with the channel's
+    answer in the message. Domain errors propagate unchanged."""
+    outcome, channel = await _decided(decision, order_id)
+    if not channel:
+        return DecisionAnswer(outcome.message, "success", outcome.status, outcome.message)
     try:
         delivered = await dispatch_channel_order_now(order_id, http_client())
     except Exception:  # the decision is saved; the dispatcher job delivers it
         log.exception("sending the decision on order %s at once failed", order_id)
         delivered = []
-    said, level = channel_answer(channel["channel.name"], delivered)
-    return DecisionAnswer(f"{outcome.message} {said}", level, outcome.status)
+    said, level = channel_answer(channel, delivered)
+    return DecisionAnswer(f"{outcome.message} {said}", level, outcome.status, outcome.message, channel)
+
+
+@dataclass(frozen=True)
+class ChannelReply:
+    channel: str
+    #: What the channel said (a sentence and a flash level), or None while a decision is being sent.
+    said: tuple[str, str] | None
+
+
+async def decision_answer(order_id: int) -> ChannelReply | None:
+    """What the channel said about the order's decisions; None when there is no such order."""
+    order = await Order.select(Order.channel.name).where(Order.id == order_id).first()
+    if order is None:
+        return None
+    messages = (
+        await OutboxMessage.select(
+            OutboxMessage.id, OutboxMessage.state, OutboxMessage.attempts, OutboxMessage.last_error
+        )
+        .where(
+            (OutboxMessage.order == order_id)
+            & (OutboxMessage.target_kind == "channel")
+            & (OutboxMessage.action == "accept")
+        )
+        .order_by(OutboxMessage.id)
+    )
+    channel = order["channel.name"]
+    if any(m["state"] == PENDING and m["attempts"] == 0 for m in messages):  # not tried yet, or in flight
+        return ChannelReply(channel, None)
+    return ChannelReply(channel, channel_answer(channel, messages))

@@ -190,10 +190,11 @@ def test_accept_one_line_and_reject_another_then_mirakl_has_both(
     reject.get_by_role("button", name="Reject line").click()
 
     expect(page.locator("#order-status")).to_have_text("Awaiting fulfillment")
-    expect(page.get_by_role("status")).to_contain_text(
-        "Line E2E-ACC-2 rejected (Discontinued by the maker). The order is awaiting fulfillment. "
-        f"{CHANNEL} has the decision."
+    # The decision is answered at once; Mirakl's answer follows in its own message.
+    expect(page.get_by_role("status").filter(has_text="Line E2E-ACC-2 rejected")).to_have_text(
+        "Line E2E-ACC-2 rejected (Discontinued by the maker). The order is awaiting fulfillment."
     )
+    expect(page.locator("#decision-answer")).to_have_text(f"{CHANNEL} has the decision.")
     expect(page.get_by_role("region", name="Acceptance")).to_have_count(0)
     lines = page.get_by_role("region", name="Lines", exact=True)
     expect(lines.get_by_role("row").filter(has_text="E2E-ACC-1")).to_contain_text("Accepted")
@@ -225,11 +226,19 @@ def test_reject_order_rejects_every_line(pages: Pages, world, server, mirakl, mi
     keep_screenshot(card, "acceptance-reason-missing", tmp_path)
 
     reasons.get_by_label("Price error").check()
-    card.get_by_role("button", name="Reject order").click()
-    expect(page.locator("#order-status")).to_have_text("Rejected")
-    expect(page.get_by_role("status")).to_contain_text(
-        "Order rejected (Price error). Every line is rejected, so the order is rejected."
-    )
+    control(server, "mirakl", "POST", "faults", {"latency_ms": 1500})  # a slow marketplace holds up nothing
+    try:
+        card.get_by_role("button", name="Reject order").click()
+        expect(page.locator("#order-status")).to_have_text("Rejected")
+        expect(page.get_by_role("status").filter(has_text="Order rejected")).to_contain_text(
+            "Order rejected (Price error). Every line is rejected, so the order is rejected."
+        )
+        expect(page.locator("#decision-answer")).to_have_text(f"Sending the decision to {CHANNEL}…")
+        keep_screenshot(page, "acceptance-sending", tmp_path)
+        expect(page.locator("#decision-answer")).to_have_text(f"{CHANNEL} has the decision.")
+    finally:
+        control(server, "mirakl", "POST", "faults", {"latency_ms": 0})
+    keep_screenshot(page, "acceptance-channel-answered", tmp_path)
     expect(page.get_by_role("region", name="Acceptance")).to_have_count(0)
     lines = page.get_by_role("region", name="Lines", exact=True)
     expect(lines.get_by_text("Price error")).to_have_count(2)
@@ -308,4 +317,5 @@ def test_auto_accept_rule_from_the_channel_form_holds_an_unknown_sku(pages: Page
 
     card.get_by_role("button", name="Accept order").click()
     expect(page.locator("#order-status")).to_have_text("Awaiting fulfillment")
+    expect(page.locator("#decision-answer")).to_have_text("E2E Back Market (rule) has the decision.")
     assert [line["state"] for line in control(server, "backmarket", "GET", f"orders/{remote}")["lines"]] == [2]

@@ -25,7 +25,7 @@ from models.channels import ChannelForm, create_channel
 from models.clock import now
 from models.errors import Conflict, DomainError, FieldErrors
 from models.tables import CatalogItem, Channel, Order, Supplier
-from tests.conftest import import_one, make_order
+from tests.conftest import csrf_from, import_one, login, make_order
 from tests.integration.support import event_kinds, order_events, order_lines, order_row, outbox_for
 from web.decisions import decide_and_send
 
@@ -394,3 +394,68 @@ async def test_a_marketplace_that_fails_is_retried_and_one_that_refuses_is_shown
         "Order accepted. The order is awaiting fulfillment. mirakl acceptance did not take"
     )
     assert "Fix the cause, then use Retry on the Connection issues page." in answer.message
+
+
+# The order page answers first and then asks for the channel's answer ----------------------------------
+
+HTMX = {"HX-Request": "true"}
+
+
+async def decide_on_the_page(client, order_id: int, action: str = "accept") -> str:
+    await login(client, "operator")
+    token = csrf_from((await client.get(f"/orders/{order_id}")).text)
+    answer = await client.post(f"/orders/{order_id}/{action}", data={"_csrf_token": token}, headers=HTMX)
+    assert answer.status_code == 200, answer.text
+    return answer.text
+
+
+async def test_the_page_answers_first_then_shows_what_the_marketplace_said(client, users, serve_sandbox):
+    channel, sandbox = await market_channel("mirakl", serve_sandbox)
+    remote = put_order("mirakl", sandbox, "FR-PAGE", [("BB-1001", 1, 19.9)])
+    async with httpx.AsyncClient() as http:
+        order_id = await imported(channel, remote, http)
+
+    answer = await decide_on_the_page(client, order_id)
+    assert 'role="status">Order accepted. The order is awaiting fulfillment.</div>' in answer
+    assert "Sending the decision to mirakl acceptance…" in answer
+    assert f'hx-get="/orders/{order_id}/decision-answer?attempt=1"' in answer
+    # The decision went out after the answer (the test transport waits for that too), exactly once.
+    assert sandbox.view(remote)["operations"]["accept"] == 1
+
+    said = (await client.get(f"/orders/{order_id}/decision-answer?attempt=1", headers=HTMX)).text
+    assert 'id="decision-answer">mirakl acceptance has the decision.</div>' in said
+    assert "hx-get" not in said.split('id="decision-answer"')[1].split("</div>")[0], "it stops asking"
+    summary = said[said.index('id="order-summary"') :]
+    assert 'hx-swap-oob="true"' in summary.split(">")[0]
+    assert "SHIPPING" in summary.split("</section>")[0], "the channel status it confirmed"
+
+
+async def test_a_decision_not_sent_yet_is_asked_for_again_then_no_longer(client, users, serve_sandbox):
+    channel, sandbox = await market_channel("mirakl", serve_sandbox)
+    remote = put_order("mirakl", sandbox, "FR-WAIT", [("BB-1001", 1, 19.9)])
+    async with httpx.AsyncClient() as http:
+        order_id = await imported(channel, remote, http)
+    await accept_order(order_id, OPERATOR)  # queued, not delivered (as when the instance died meanwhile)
+    await login(client, "operator")
+
+    waiting = (await client.get(f"/orders/{order_id}/decision-answer?attempt=3", headers=HTMX)).text
+    assert "Sending the decision to mirakl acceptance…" in waiting
+    assert f'hx-get="/orders/{order_id}/decision-answer?attempt=4"' in waiting
+    enough = (await client.get(f"/orders/{order_id}/decision-answer?attempt=30", headers=HTMX)).text
+    assert "mirakl acceptance has not been reached yet; Waybill keeps trying" in enough
+    assert "hx-get" not in enough
+    assert (await client.get("/orders/999999/decision-answer", headers=HTMX)).status_code == 404
+
+
+async def test_a_refusal_is_shown_as_an_alert_when_the_page_asks(client, users, serve_sandbox):
+    channel, sandbox = await market_channel("mirakl", serve_sandbox)
+    remote = put_order("mirakl", sandbox, "FR-NO", [("BB-1001", 1, 19.9)])
+    async with httpx.AsyncClient() as http:
+        order_id = await imported(channel, remote, http)
+    sandbox.set_state(remote, "CANCELED")  # the customer cancelled on Mirakl meanwhile
+
+    await decide_on_the_page(client, order_id)
+    said = (await client.get(f"/orders/{order_id}/decision-answer?attempt=1", headers=HTMX)).text
+    assert 'role="alert" id="decision-answer">mirakl acceptance did not take the decision:' in said
+    assert "Fix the cause, then use Retry on the Connection issues page." in said
+    assert 'id="review-issues" aria-labelledby="issues-h" hx-swap-oob="true"' in said

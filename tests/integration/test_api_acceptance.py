@@ -160,7 +160,8 @@ async def test_a_channel_that_cannot_refuse_single_lines_says_so(client, operato
     assert refused.json()["detail"].startswith("MALL cannot refuse single items")
 
 
-async def test_the_decision_reaches_the_marketplace(client, operator_api, serve_sandbox):
+async def mirakl_order_at_the_sandbox(serve_sandbox, remote_id: str) -> tuple[MiraklSandbox, int]:
+    """A Mirakl channel on a served sandbox and one of its orders awaiting acceptance on both sides."""
     sandbox = MiraklSandbox(seed=4)
     await Channel.insert(
         Channel(
@@ -172,23 +173,56 @@ async def test_the_decision_reaches_the_marketplace(client, operator_api, serve_
         )
     )
     mirakl = await Channel.select().where(Channel.name == "Mirakl API").first()
-    order_id, _ = await new_order(mirakl, "FR-API-1")
+    order_id, _ = await new_order(mirakl, remote_id)
     sandbox.add_order(
         {
-            "order_id": "FR-API-1",
+            "order_id": remote_id,
             "order_state": "WAITING_ACCEPTANCE",
             "order_lines": [
-                {"order_line_id": "FR-API-1-1", "offer_sku": "SKU-1", "quantity": 2, "price_unit": 19.9},
-                {"order_line_id": "FR-API-1-2", "offer_sku": "SKU-2", "quantity": 1, "price_unit": 45.0},
+                {"order_line_id": f"{remote_id}-1", "offer_sku": "SKU-1", "quantity": 2, "price_unit": 19.9},
+                {"order_line_id": f"{remote_id}-2", "offer_sku": "SKU-2", "quantity": 1, "price_unit": 45.0},
             ],
         }
     )
-    answer = await client.post(f"{API}/{order_id}/accept", headers=operator_api)
+    return sandbox, order_id
+
+
+async def test_waiting_for_the_channel_answers_with_what_it_said(client, operator_api, serve_sandbox):
+    sandbox, order_id = await mirakl_order_at_the_sandbox(serve_sandbox, "FR-API-1")
+    answer = await client.post(f"{API}/{order_id}/accept?wait=true", headers=operator_api)
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["message"] == "Order accepted. The order is awaiting fulfillment. Mirakl API has the decision."
     assert (body["channel_outcome"], body["channel_status"]) == ("success", "SHIPPING")
     assert sandbox.view("FR-API-1")["operations"]["accept"] == 1
+
+
+async def test_the_decision_is_answered_at_once_and_reaches_the_marketplace_after(settings, users, serve_sandbox):
+    """Over real HTTP: the answer comes before the marketplace is called; the order follows once it
+    confirmed, and the decision is sent exactly once."""
+    headers = {"Authorization": f"Bearer {await token_for('operator')}"}
+    async with served_app(settings) as base, httpx.AsyncClient(base_url=base, timeout=10) as http:
+        # After the app's start-up, which sets the key the channel's credentials are encrypted with.
+        sandbox, order_id = await mirakl_order_at_the_sandbox(serve_sandbox, "FR-API-2")
+        sandbox.faults.update({"latency_ms": 400})  # a slow marketplace holds up nothing
+        answer = await http.post(f"{API}/{order_id}/accept", headers=headers)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["message"] == (
+            "Order accepted. The order is awaiting fulfillment. Sending the decision to Mirakl API…"
+        )
+        assert (body["status"], body["channel_outcome"]) == ("awaiting_fulfillment", "sending")
+        assert body["channel_status"] != "SHIPPING"
+        assert sandbox.view("FR-API-2")["operations"]["accept"] == 0, "answered before the marketplace was called"
+        for _ in range(100):
+            order = (await http.get(f"{API}/{order_id}", headers=headers)).json()
+            if order["channel_status"] == "SHIPPING":
+                break
+            await asyncio.sleep(0.05)
+        assert order["channel_status"] == "SHIPPING"
+    assert sandbox.view("FR-API-2")["operations"]["accept"] == 1
+    [message] = await OutboxMessage.select().where(OutboxMessage.order == order_id)
+    assert (message["state"], message["attempts"]) == ("done", 1)
 
 
 async def test_the_actions_are_in_the_openapi_schema(client, users):

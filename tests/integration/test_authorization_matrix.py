@@ -90,6 +90,7 @@ MATRIX: dict[tuple[str, str], int] = {
     ("POST", "/orders/{order_id:int}/shipping/mark-shipped"): OPERATOR,
     ("POST", "/orders/{order_id:int}/shipping/{shipment_id:int}/remove"): OPERATOR,
     ("GET", "/orders/{order_id:int}/acceptance"): OPERATOR,
+    ("GET", "/orders/{order_id:int}/decision-answer"): OPERATOR,
     ("POST", "/orders/{order_id:int}/accept"): OPERATOR,
     ("POST", "/orders/{order_id:int}/reject"): OPERATOR,
     ("POST", "/orders/{order_id:int}/lines/{line_id:int}/accept"): OPERATOR,

@@ -4,25 +4,37 @@ The same domain operations and messages as the order page (`models.acceptance`),
 of a user who may change orders. A decision that no longer applies (someone decided first, the order
 moved on, or `version` is not the order's version any more) answers 409 and changes nothing; input
 the rules refuse answers 422 with the message per field.
+
+A decision for the channel is delivered right after the answer (`channel_outcome` is `sending`);
+`?wait=true` delivers it first and answers with what the channel said.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from litestar import Controller, Request, post
+from litestar import Controller, Request, Response, post
+from litestar.background_tasks import BackgroundTask
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, Parameter, QueryParameter
 
-from models.acceptance import REJECTION_REASONS, accept_order, decide_line, edit_line_quantity, reject_order
+from models.acceptance import (
+    REJECTION_REASONS,
+    DecisionOutcome,
+    accept_order,
+    decide_line,
+    edit_line_quantity,
+    reject_order,
+)
 from models.money import amount
 from models.order_queries import order_with_lines
 from web.api_errors import REFUSALS, ApiError
 from web.api_params import Quantity, RowId, Version
 from web.auth import require_operator
 from web.controllers.api import ApiLine
-from web.decisions import DecisionAnswer, decide_and_send
+from web.decisions import SENDING, DecisionAnswer, decide, decide_and_send, deliver_decision
 from web.order_page import actor_of
 
 
@@ -57,7 +69,9 @@ class ApiQuantity:
 @dataclass
 class ApiDecision:
     message: str
-    #: `success`, `info` (the channel has not answered yet; Waybill keeps trying) or `error` (the channel refused).
+    #: `sending` (delivered right after this answer; `channel_status` of GET /api/v1/orders/{id} follows once
+    #: the channel confirms), `success`, `info` (the channel has not answered yet; Waybill keeps trying) or
+    #: `error` (the channel refused; listed under connection issues).
     channel_outcome: str
     order_id: int
     status: str
@@ -80,6 +94,25 @@ ERRORS = {
         "single lines, an order that needs review first). `errors` names the fields. Nothing changed.",
     ),
 }
+
+
+#: `?wait=true`: deliver the decision to the channel before answering, with the channel's answer.
+Wait = Annotated[
+    bool,
+    QueryParameter(
+        description="Deliver the decision to the channel before answering and say what the channel answered "
+        "(`channel_outcome`). Without it the answer comes at once and the decision is sent right after.",
+    ),
+]
+
+
+async def _decided(
+    order_id: int, decision: Callable[[], Awaitable[DecisionOutcome]], wait: bool
+) -> Response[ApiDecision]:
+    answer = await (decide_and_send if wait else decide)(order_id, decision)
+    body = await _answer(order_id, answer)
+    background = BackgroundTask(deliver_decision, order_id) if answer.level == SENDING else None
+    return Response(body, status_code=200, background=background)
 
 
 async def _answer(order_id: int, answer: DecisionAnswer) -> ApiDecision:
@@ -114,10 +147,11 @@ class ApiAcceptanceController(Controller):
         description="Accepts every line still to decide. The decision goes to the channel as it expects it.",
         responses=ERRORS,
     )
-    async def accept(self, request: Request, order_id: RowId, data: JSONBody[ApiVersion | None] = None) -> ApiDecision:
+    async def accept(
+        self, request: Request, order_id: RowId, data: JSONBody[ApiVersion | None] = None, wait: Wait = False
+    ) -> Response[ApiDecision]:
         version = data.version if data else None
-        answer = await decide_and_send(order_id, lambda: accept_order(order_id, actor_of(request), version))
-        return await _answer(order_id, answer)
+        return await _decided(order_id, lambda: accept_order(order_id, actor_of(request), version), wait)
 
     @post(
         "/reject",
@@ -126,12 +160,14 @@ class ApiAcceptanceController(Controller):
         description="Rejects every line still to decide, with one reason.",
         responses=ERRORS,
     )
-    async def reject(self, request: Request, order_id: RowId, data: JSONBody[ApiRejection]) -> ApiDecision:
-        answer = await decide_and_send(
+    async def reject(
+        self, request: Request, order_id: RowId, data: JSONBody[ApiRejection], wait: Wait = False
+    ) -> Response[ApiDecision]:
+        return await _decided(
             order_id,
             lambda: reject_order(order_id, actor_of(request), data.reason, data.reason_text, data.version),
+            wait,
         )
-        return await _answer(order_id, answer)
 
     @post(
         "/lines/{line_id:int}/accept",
@@ -145,12 +181,12 @@ class ApiAcceptanceController(Controller):
         order_id: RowId,
         line_id: RowId,
         data: JSONBody[ApiVersion | None] = None,
-    ) -> ApiDecision:
+        wait: Wait = False,
+    ) -> Response[ApiDecision]:
         version = data.version if data else None
-        answer = await decide_and_send(
-            order_id, lambda: decide_line(order_id, line_id, True, actor_of(request), expected_version=version)
+        return await _decided(
+            order_id, lambda: decide_line(order_id, line_id, True, actor_of(request), expected_version=version), wait
         )
-        return await _answer(order_id, answer)
 
     @post(
         "/lines/{line_id:int}/reject",
@@ -160,15 +196,15 @@ class ApiAcceptanceController(Controller):
         responses=ERRORS,
     )
     async def reject_line(
-        self, request: Request, order_id: RowId, line_id: RowId, data: JSONBody[ApiRejection]
-    ) -> ApiDecision:
-        answer = await decide_and_send(
+        self, request: Request, order_id: RowId, line_id: RowId, data: JSONBody[ApiRejection], wait: Wait = False
+    ) -> Response[ApiDecision]:
+        return await _decided(
             order_id,
             lambda: decide_line(
                 order_id, line_id, False, actor_of(request), data.reason, data.reason_text, data.version
             ),
+            wait,
         )
-        return await _answer(order_id, answer)
 
     @post(
         "/lines/{line_id:int}/quantity",
@@ -178,9 +214,10 @@ class ApiAcceptanceController(Controller):
         responses=ERRORS,
     )
     async def edit_line(
-        self, request: Request, order_id: RowId, line_id: RowId, data: JSONBody[ApiQuantity]
-    ) -> ApiDecision:
-        answer = await decide_and_send(
-            order_id, lambda: edit_line_quantity(order_id, line_id, data.quantity, actor_of(request), data.version)
+        self, request: Request, order_id: RowId, line_id: RowId, data: JSONBody[ApiQuantity], wait: Wait = False
+    ) -> Response[ApiDecision]:
+        return await _decided(
+            order_id,
+            lambda: edit_line_quantity(order_id, line_id, data.quantity, actor_of(request), data.version),
+            wait,
         )
-        return await _answer(order_id, answer)

@@ -3,6 +3,8 @@ Accept and Reject.
 
 Each htmx action answers with the `#fulfilment` fragment (the acceptance card is part of it) plus
 out-of-band updates of the status, lines and audit trail; a plain form post gets the whole page.
+A decision for the channel is delivered right after the htmx answer, which shows it being sent and
+asks `decision-answer` for the channel's answer; a plain form post waits for the channel instead.
 A missing rejection reason or a bad quantity is shown at its field with what was typed kept;
 refusals and conflicts change nothing and say why.
 """
@@ -12,16 +14,27 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Template
 
 from models.acceptance import accept_order, decide_line, edit_line_quantity, reject_order
 from models.errors import DomainError, FieldErrors
 from web.auth import require_operator
-from web.decisions import decide_and_send
+from web.decisions import SENDING, decide, decide_and_send, decision_answer, deliver_decision, sending_sentence
 from web.order_page import actor_of, answer_action, form_version, load_detail, render_order_page
 from web.pages import fragment, is_htmx
+
+#: How many times the page asks for the channel's answer (about one a second) before it stops asking.
+ANSWER_POLLS = 30
+
+
+def sending_state(channel: str, attempt: int, waited_enough: bool = False) -> dict[str, Any]:
+    """What `orders/_decision_answer.html` shows while a decision is on its way to the channel."""
+    return {"channel": channel, "text": sending_sentence(channel), "try": attempt, "waited_enough": waited_enough}
+
 
 FORM = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -43,14 +56,21 @@ class OrderAcceptanceController(Controller):
 
     async def _decide(self, request: Request, order_id: int, decision, form: dict[str, Any]) -> Template:
         """Run a decision and answer; `form` says which form to show again, with its values, on bad input."""
+        htmx = is_htmx(request)
         try:
-            answer = await decide_and_send(order_id, decision)
+            answer = await (decide if htmx else decide_and_send)(order_id, decision)
         except FieldErrors as exc:
             acceptance = {**form, "errors": exc.errors}
             return await answer_action(request, order_id, exc.message, "error", acceptance=acceptance)
         except DomainError as exc:
             return await answer_action(request, order_id, exc.message, "error")
-        return await answer_action(request, order_id, answer.message, answer.level)
+        if answer.level != SENDING:
+            return await answer_action(request, order_id, answer.message, answer.level)
+        response = await answer_action(
+            request, order_id, answer.decision, "success", decision_sending=sending_state(answer.channel, 1)
+        )
+        response.background = BackgroundTask(deliver_decision, order_id)
+        return response
 
     @post("/accept", guards=[require_operator])
     async def accept(self, request: Request, order_id: FromPath[int], data: FORM) -> Template:
@@ -101,6 +121,22 @@ class OrderAcceptanceController(Controller):
             return await edit_line_quantity(order_id, line_id, _quantity(raw), actor_of(request), form_version(data))
 
         return await self._decide(request, order_id, edit, {"open": f"edit-{line_id}", "values": {"quantity": raw}})
+
+    @get("/decision-answer", guards=[require_operator])
+    async def channel_answer(self, request: Request, order_id: FromPath[int], attempt: FromQuery[int] = 1) -> Template:
+        """The channel's answer to a decision being sent: asked again shortly while it is on its way;
+        once it is there, the summary and order history are brought up to date with it."""
+        reply = await decision_answer(order_id)
+        if reply is None:
+            raise NotFoundException(f"Order {order_id} does not exist.")
+        if reply.said is None:
+            sending = sending_state(reply.channel, attempt + 1, waited_enough=attempt >= ANSWER_POLLS)
+            return await fragment(request, "orders/_decision_answer.html", sending=sending, order_id=order_id)
+        detail = await load_detail(order_id)
+        message, level = reply.said
+        return await fragment(
+            request, "orders/_decision_answer.html", message=message, level=level, d=detail, o=detail.order
+        )
 
     @get("/acceptance", guards=[require_operator])
     async def acceptance_card(
