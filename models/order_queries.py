@@ -396,14 +396,71 @@ async def order_with_lines(order_id: int) -> tuple[dict[str, Any], list[dict[str
     return order, lines
 
 
+@dataclass
+class OrderShipping:
+    """An order with what its shipping depends on: the part of the order page the shipping API answers with."""
+
+    order: dict[str, Any]
+    channel: dict[str, Any]
+    lines: list[dict[str, Any]]
+    shipments: list[dict[str, Any]]
+
+    @property
+    def shipping(self) -> ShippingSummary:
+        """Per accepted line: shipped, waiting for Mark as shipped, and left to ship."""
+        return summarize(self.lines, self.shipments)
+
+
+def _channel_of(order: dict[str, Any]):
+    return Channel.select(Channel.id, Channel.name, Channel.kind).where(Channel.id == order["channel"]).first().run()
+
+
+def _lines_of(order_id: int):
+    return OrderLine.select().where(OrderLine.order == order_id).order_by(OrderLine.position).run()
+
+
+def _shipments_of(order_id: int):
+    return Shipment.select().where(Shipment.order == order_id).order_by(Shipment.id).run()
+
+
+async def _with_parcel_lines(shipments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each shipment's lines (`sku`, `quantity`, `line_id`) under its `lines` key."""
+    if not shipments:
+        return shipments
+    shipment_lines = (
+        await ShipmentLine.select(
+            ShipmentLine.shipment, ShipmentLine.quantity, ShipmentLine.order_line, ShipmentLine.order_line.sku
+        )
+        .where(ShipmentLine.shipment.is_in([s["id"] for s in shipments]))
+        .order_by(ShipmentLine.id)
+    )
+    by_shipment: dict[int, list[dict[str, Any]]] = {}
+    for row in shipment_lines:
+        by_shipment.setdefault(row["shipment"], []).append(
+            {"sku": row["order_line.sku"], "quantity": row["quantity"], "line_id": row["order_line"]}
+        )
+    for shipment in shipments:
+        shipment["lines"] = by_shipment.get(shipment["id"], [])
+    return shipments
+
+
+async def order_shipping(order_id: int) -> OrderShipping | None:
+    """The order, its channel, lines and parcels; not its audit trail, issues or supplier orders."""
+    order = await Order.select().where(Order.id == order_id).first()
+    if order is None:
+        return None
+    channel, lines, shipments = await db.concurrently(_channel_of(order), _lines_of(order_id), _shipments_of(order_id))
+    return OrderShipping(order, channel or {}, lines, await _with_parcel_lines(shipments))
+
+
 async def order_detail(order_id: int, event_limit: int = 200) -> OrderDetail | None:
     order = await Order.select().where(Order.id == order_id).first()
     if order is None:
         return None
     channel, lines, shipments, issues, events, supplier_orders = await db.concurrently(
-        Channel.select(Channel.id, Channel.name, Channel.kind).where(Channel.id == order["channel"]).first().run(),
-        OrderLine.select().where(OrderLine.order == order_id).order_by(OrderLine.position).run(),
-        Shipment.select().where(Shipment.order == order_id).order_by(Shipment.id).run(),
+        _channel_of(order),
+        _lines_of(order_id),
+        _shipments_of(order_id),
         ReviewIssue.select()
         .where((ReviewIssue.order == order_id) & ReviewIssue.resolved_at.is_null())
         .order_by(ReviewIssue.id)
@@ -425,21 +482,7 @@ async def order_detail(order_id: int, event_limit: int = 200) -> OrderDetail | N
         .run(),
         order_supplier_orders(order_id),
     )
-    if shipments:
-        shipment_lines = (
-            await ShipmentLine.select(
-                ShipmentLine.shipment, ShipmentLine.quantity, ShipmentLine.order_line, ShipmentLine.order_line.sku
-            )
-            .where(ShipmentLine.shipment.is_in([s["id"] for s in shipments]))
-            .order_by(ShipmentLine.id)
-        )
-        by_shipment: dict[int, list[dict[str, Any]]] = {}
-        for row in shipment_lines:
-            by_shipment.setdefault(row["shipment"], []).append(
-                {"sku": row["order_line.sku"], "quantity": row["quantity"], "line_id": row["order_line"]}
-            )
-        for shipment in shipments:
-            shipment["lines"] = by_shipment.get(shipment["id"], [])
+    shipments = await _with_parcel_lines(shipments)
     return OrderDetail(order, channel or {}, lines, shipments, issues, events, supplier_orders)
 
 

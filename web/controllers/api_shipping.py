@@ -15,7 +15,7 @@ from jobs.dispatcher import dispatch_channel_order_now
 from jobs.http import http_client
 from models.carriers import code_channels, list_carriers
 from models.errors import FieldErrors
-from models.order_queries import OrderDetail, order_detail
+from models.order_queries import OrderShipping, order_shipping
 from models.shipping import add_tracking, channel_report, mark_shipped, remove_tracking, shipped_message
 from web.api_errors import CHANGE_REFUSALS, REFUSALS
 from web.api_params import MAX_INT, Quantity, RowId, Version
@@ -110,7 +110,7 @@ class ApiMarkShipped:
     version: Version = None
 
 
-def _shipping(detail: OrderDetail, message: str = "", parcel_id: int | None = None) -> ApiShipping:
+def _shipping(detail: OrderShipping, message: str = "", parcel_id: int | None = None) -> ApiShipping:
     summary = detail.shipping
     order = detail.order
     return ApiShipping(
@@ -141,8 +141,8 @@ def _shipping(detail: OrderDetail, message: str = "", parcel_id: int | None = No
     )
 
 
-async def _detail(order_id: int) -> OrderDetail:
-    detail = await order_detail(order_id)
+async def _detail(order_id: int) -> OrderShipping:
+    detail = await order_shipping(order_id)
     if detail is None:
         raise NotFoundException(f"Order {order_id} does not exist.")
     return detail
