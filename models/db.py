@@ -24,7 +24,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 
-from models import sql_compile, sqlite_turns
+from models import sql_compile, sqlite_checkpoints, sqlite_turns
 
 sql_compile.install()
 
@@ -90,6 +90,7 @@ class SQLiteStatementPool:
 
     def __init__(self, connection_kwargs: dict, size: int) -> None:
         self._kwargs = {**connection_kwargs, "check_same_thread": False}
+        self._autocheckpoint = sqlite_checkpoints.BACKSTOP_PAGES
         self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="waybill-sqlite")
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
@@ -103,6 +104,7 @@ class SQLiteStatementPool:
             connection.execute("PRAGMA foreign_keys = 1")
             connection.execute("PRAGMA synchronous = NORMAL")
             connection.execute(f"PRAGMA cache_size = -{SQLITE_STATEMENT_CACHE_KIB}")
+            connection.execute(f"PRAGMA wal_autocheckpoint = {self._autocheckpoint}")
             self._local.connection = connection
             with self._lock:
                 self._connections.append(connection)
@@ -172,6 +174,8 @@ class SQLiteTransactionPool:
             self._engine.discard_connection(connection)
         connection = await self._engine.open_connection()
         await connection.execute(f"PRAGMA cache_size = -{SQLITE_STATEMENT_CACHE_KIB}")
+        # The pool's checkpoint task does the checkpoints (models.sqlite_checkpoints).
+        await connection.execute(f"PRAGMA wal_autocheckpoint = {sqlite_checkpoints.BACKSTOP_PAGES}")
         return _PooledConnection(connection, self)
 
     async def release(self, connection: Any) -> None:
@@ -209,6 +213,7 @@ class WaybillSQLiteEngine(SQLiteEngine):
 
     _statement_pool: SQLiteStatementPool | None = None
     _transaction_pool: SQLiteTransactionPool | None = None
+    _checkpoints: asyncio.Task | None = None
 
     async def get_connection(self):  # type: ignore[override]
         return await self.open_connection()
@@ -235,9 +240,16 @@ class WaybillSQLiteEngine(SQLiteEngine):
     async def start_transaction_pool(self, size: int) -> None:
         if self._transaction_pool is None:
             self._transaction_pool = SQLiteTransactionPool(self, size)
+            self._checkpoints = asyncio.create_task(sqlite_checkpoints.checkpoint_forever(self.path))
 
     async def close_transaction_pool(self) -> None:
         pool, self._transaction_pool = self._transaction_pool, None
+        task, self._checkpoints = self._checkpoints, None
+        if task is not None and not task.done():
+            # RuntimeError: the task belongs to another event loop (closed, or not this one).
+            with contextlib.suppress(asyncio.CancelledError, RuntimeError):
+                task.cancel()
+                await task
         if pool is not None:
             await pool.close()
 

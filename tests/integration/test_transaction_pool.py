@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sqlite3
+
 import pytest
 from piccolo.engine.sqlite import TransactionType
 
-from models import db
+from models import db, sqlite_checkpoints
 from models.tables import Channel
 
 pytestmark = pytest.mark.usefixtures("database_url")
@@ -54,7 +58,6 @@ async def test_a_connection_still_inside_a_transaction_is_closed_not_reused():
 async def test_writers_of_one_process_take_turns_instead_of_sleeping_in_sqlites_busy_handler():
     """Twenty writers at once: each waits on the process's write lock, in the order they came."""
     sqlite_only()
-    import asyncio
 
     order: list[int] = []
 
@@ -134,7 +137,6 @@ async def test_a_write_outside_a_transaction_waits_its_turn_behind_a_transaction
     """Run on the event loop's thread, the outside write would wait for SQLite's lock while the
     transaction holding it could not go on (it needs the same loop): both would be stuck."""
     sqlite_only()
-    import asyncio
 
     async def slow_transaction() -> None:
         async with db.transaction():
@@ -146,3 +148,27 @@ async def test_a_write_outside_a_transaction_waits_its_turn_behind_a_transaction
     await Channel.insert(Channel(name="outside", kind="mirakl"))  # no transaction: one statement
     await holder
     assert await Channel.count().where(Channel.name.is_in(["inside", "outside"])) == 2
+
+
+async def test_commits_leave_checkpoints_to_the_background_task():
+    """Pooled connections checkpoint only as a backstop (a checkpoint inside a commit holds the
+    writers' turn); the pool runs the checkpoint task meanwhile."""
+    sqlite_only()
+    async with db.transaction():
+        cursor = await (await raw_connection()).execute("PRAGMA wal_autocheckpoint")
+        assert list((await cursor.fetchone()).values()) == [sqlite_checkpoints.BACKSTOP_PAGES]
+    task = db.engine()._checkpoints
+    assert task is not None and not task.done()
+
+
+def test_a_passive_checkpoint_copies_the_whole_log_back(tmp_path):
+    path = str(tmp_path / "log.sqlite3")
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as writer:
+        writer.execute("PRAGMA journal_mode = WAL")
+        writer.execute("PRAGMA wal_autocheckpoint = 0")
+        writer.execute("CREATE TABLE t (v TEXT)")
+        for n in range(200):
+            writer.execute("INSERT INTO t VALUES (?)", ("x" * 2000 + str(n),))
+        busy, pages, copied = sqlite_checkpoints.checkpoint_once(path)
+        assert pages > 100 and (busy, copied) == (0, pages)
+        assert len(writer.execute("SELECT v FROM t").fetchall()) == 200
