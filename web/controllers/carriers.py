@@ -6,11 +6,10 @@ refused form comes back with what was typed and a message per field.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from models.carriers import (
@@ -26,9 +25,8 @@ from models.carriers import (
 from models.errors import FieldErrors
 from web.auth import require_admin
 from web.controllers.settings import SettingsController
+from web.form_body import FORM
 from web.pages import fragment, is_htmx
-
-FORM = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 def form_from(data: dict[str, Any]) -> CarrierForm:

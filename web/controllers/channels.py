@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from connectors.registry import CREDENTIAL_FIELDS, channel_kinds
@@ -19,10 +18,10 @@ from models.integrations import channel_overview
 from models.lifecycle import STATUS_LABELS, OrderStatus
 from models.sync_issues import recent_issues
 from web.auth import require_admin, require_operator
+from web.form_body import FORM
 from web.pages import fragment, is_htmx, render
 
 STATUS_VALUES = frozenset(status.value for status in OrderStatus)
-FORM = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 def _form_from(data: dict[str, Any]) -> ChannelForm:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from jobs.http import http_client
@@ -24,9 +21,8 @@ from models.inventory import (
     stock_rules,
 )
 from web.auth import require_admin, require_operator
+from web.form_body import FORM
 from web.pages import fragment, is_htmx, render
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 class InventoryController(Controller):
@@ -67,7 +63,7 @@ class InventoryController(Controller):
         return await render(request, "inventory/sku.html", nav="inventory", **detail)
 
     @post("/push", guards=[require_operator])
-    async def push(self, request: Request, data: Form) -> Template | Redirect:
+    async def push(self, request: Request, data: FORM) -> Template | Redirect:
         """*Push now* for one SKU: from its page (the offers section) or from a row of the list."""
         sku = str(data.get("sku", ""))
         place = str(data.get("from", "sku"))
@@ -84,7 +80,7 @@ class InventoryController(Controller):
         return await fragment(request, "inventory/_offers.html", pushed=plan.changed, **detail)
 
     @post("/rules/channels/{channel_id:int}", guards=[require_admin])
-    async def channel_rule(self, request: Request, channel_id: FromPath[int], data: Form) -> Template | Redirect:
+    async def channel_rule(self, request: Request, channel_id: FromPath[int], data: FORM) -> Template | Redirect:
         errors: dict[str, str] = {}
         try:
             await set_channel_rule(
@@ -95,7 +91,7 @@ class InventoryController(Controller):
         return await self._rules(request, errors, channel_id=channel_id)
 
     @post("/rules/suppliers/{supplier_id:int}", guards=[require_admin])
-    async def supplier_rule(self, request: Request, supplier_id: FromPath[int], data: Form) -> Template | Redirect:
+    async def supplier_rule(self, request: Request, supplier_id: FromPath[int], data: FORM) -> Template | Redirect:
         errors: dict[str, str] = {}
         try:
             await set_supplier_minimum(supplier_id, str(data.get("minimum", "")))

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from models.users import LoginThrottled, authenticate
 from web.auth import SESSION_USER_KEY
+from web.form_body import FORM
 
 
 def _safe_next(target: str) -> str:
@@ -35,7 +33,7 @@ class LoginController(Controller):
     async def login(
         self,
         request: Request,
-        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+        data: FORM,
     ) -> Template | Redirect:
         username = str(data.get("username", "")).strip()
         password = str(data.get("password", ""))

@@ -11,19 +11,19 @@ refusals and conflicts change nothing and say why.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from models.acceptance import accept_order, decide_line, edit_line_quantity, reject_order
 from models.errors import DomainError, FieldErrors
 from web.auth import require_operator
 from web.decisions import SENDING, decide, decide_and_send, decision_answer, deliver_decision, sending_sentence
+from web.form_body import FORM
 from web.order_page import actor_of, answer_action, form_version, load_detail, render_order_page
 from web.pages import fragment, is_htmx
 
@@ -34,9 +34,6 @@ ANSWER_POLLS = 30
 def sending_state(channel: str, attempt: int, waited_enough: bool = False) -> dict[str, Any]:
     """What `orders/_decision_answer.html` shows while a decision is on its way to the channel."""
     return {"channel": channel, "text": sending_sentence(channel), "try": attempt, "waited_enough": waited_enough}
-
-
-FORM = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 def _reason(data: dict[str, Any]) -> tuple[str, str]:

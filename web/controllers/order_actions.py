@@ -8,13 +8,11 @@ conflicts are shown in the fragment, with nothing changed.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from jobs.http import http_client
@@ -26,6 +24,7 @@ from models.order_queries import channel_names, list_row, order_supplier_orders,
 from models.outbox import waiting_targets
 from models.supplier_outcomes import link_manual
 from web.auth import require_operator
+from web.form_body import FORM
 from web.order_filters import parse_filter
 from web.order_page import (
     actor_of,
@@ -38,8 +37,6 @@ from web.order_page import (
     run_action,
 )
 from web.pages import current_timezone, fragment, is_htmx
-
-FORM = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 async def _send(order_id: int, result: ProcessResult) -> ProcessResult:

@@ -7,18 +7,14 @@ channel is sent at once, so the answer says what they made of it.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from litestar import Controller, Request, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Template
 
 from web import closing as steps
 from web.auth import require_operator
+from web.form_body import FORM
 from web.order_page import actor_of, form_version, run_action
-
-FORM = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 class OrderClosingController(Controller):

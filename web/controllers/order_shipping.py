@@ -7,11 +7,10 @@ and a message per field.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from jobs.dispatcher import dispatch_channel_order_now
@@ -28,10 +27,9 @@ from models.shipping import (
     shipped_message,
 )
 from web.auth import require_operator
+from web.form_body import FORM
 from web.order_page import actor_of, answer_action, form_version, load_detail, render_order_page, run_action
 from web.pages import fragment, is_htmx
-
-FORM = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 def default_form(detail: OrderDetail, carriers: list[dict[str, Any]]) -> dict[str, Any]:

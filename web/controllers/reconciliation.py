@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from jobs.reconciliation import resync_order, run_reconciliation
@@ -15,11 +13,11 @@ from models.app_settings import merchant_timezone
 from models.channels import get_channel
 from models.tables import Channel
 from web.auth import require_operator
+from web.form_body import FORM
 from web.pages import fragment, is_htmx, render
 
 #: The page opens with orders of the last 30 days; an empty date covers every order.
 DEFAULT_DAYS = 30
-FORM = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 class ReconciliationController(Controller):

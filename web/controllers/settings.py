@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import available_timezones
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Template
 
 from models.app_settings import set_merchant_timezone
@@ -24,9 +23,9 @@ from models.users import (
 )
 from web.auth import require_admin, require_operator
 from web.controllers.notifications import mail_status
+from web.form_body import FORM
 from web.pages import current_timezone, forget_timezone, render
 
-FORM = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 COMMON_TIMEZONES = sorted(tz for tz in available_timezones() if "/" in tz and not tz.startswith(("Etc/", "SystemV/")))
 
 

@@ -4,14 +4,13 @@ mappings."""
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_422_UNPROCESSABLE_ENTITY
 
@@ -48,9 +47,9 @@ from models.sync_issues import recent_issues
 from models.tables import Channel
 from web.auth import require_admin, require_operator
 from web.controllers.supplier_resubmit import resubmit_context
+from web.form_body import FORM
 from web.pages import fragment, is_htmx, render
 
-FORM = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 #: Room for the multipart envelope around a file of the largest size accepted.
 UPLOAD_BODY_LIMIT = MAX_BYTES + 256 * 1024
 TOO_LARGE = (
