@@ -5,6 +5,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo, available_timezones
 
 from models.errors import FieldErrors
+from models.quoting import quoted
 from models.tables import Setting
 
 DEFAULT_TIMEZONE = "Europe/Paris"
@@ -27,5 +28,5 @@ async def merchant_timezone() -> ZoneInfo:
 
 async def set_merchant_timezone(name: str) -> None:
     if name not in available_timezones():
-        raise FieldErrors({"timezone": f"“{name}” is not a known time zone, e.g. Europe/Paris."})
+        raise FieldErrors({"timezone": f"{quoted(name)} is not a known time zone, e.g. Europe/Paris."})
     await set_setting("timezone", name)

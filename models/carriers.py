@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from connectors.registry import channel_kinds
 from models.errors import FieldErrors, NotFound
+from models.quoting import quoted
 from models.tables import Carrier, Channel
 
 TRACKING_PLACEHOLDER = "{tracking}"
@@ -124,7 +125,7 @@ async def _name_taken(name: str, except_id: int | None = None) -> bool:
 
 def _name_error(name: str) -> FieldErrors:
     return FieldErrors(
-        {"name": f"A carrier named “{name}” already exists. Edit that one, or choose another name."},
+        {"name": f"A carrier named {quoted(name)} already exists. Edit that one, or choose another name."},
         "Please correct the fields marked below; nothing was saved.",
     )
 

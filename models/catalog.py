@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from models import db
 from models.clock import now
+from models.quoting import quoted
 from models.tables import CatalogItem, Supplier
 
 REQUIRED_COLUMNS = ("channel_sku", "supplier", "supplier_sku")
@@ -122,23 +123,23 @@ def validate_row(line: int, row: dict[str, str], suppliers: SupplierNames, resul
     supplier_key = row.get("supplier", "")
     supplier_id = suppliers.resolve(supplier_key)
     if supplier_id is None:
-        problems.append(f"no supplier is called “{supplier_key}”" if supplier_key else "the supplier is empty")
+        problems.append(f"no supplier is called {quoted(supplier_key)}" if supplier_key else "the supplier is empty")
     if not row.get("supplier_sku"):
         problems.append("the supplier SKU is empty")
     cost = None
     try:
         cost = _amount(row.get("cost", ""))
     except InvalidOperation:
-        problems.append(f"cost “{row.get('cost')}” is not an amount (write it like 12.30)")
+        problems.append(f"cost {quoted(row.get('cost'))} is not an amount (write it like 12.30)")
     currency = (row.get("currency") or "EUR").upper()
     if len(currency) != 3 or not currency.isalpha():
-        problems.append(f"currency “{row.get('currency')}” is not a three-letter code such as EUR")
+        problems.append(f"currency {quoted(row.get('currency'))} is not a three-letter code such as EUR")
     priority = 100
     if row.get("priority"):
         try:
             priority = int(row["priority"])
         except ValueError:
-            problems.append(f"priority “{row['priority']}” is not a whole number")
+            problems.append(f"priority {quoted(row['priority'])} is not a whole number")
     if len(row.get("channel_sku", "")) > 100 or len(row.get("supplier_sku", "")) > 100:
         problems.append("a SKU is longer than 100 characters")
     if problems:

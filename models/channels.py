@@ -10,6 +10,7 @@ from models import credentials
 from models.auto_accept import parse_below_cost_pct
 from models.clock import now
 from models.errors import FieldErrors, NotFound
+from models.quoting import quoted
 from models.tables import Channel
 
 MIN_POLL_INTERVAL_S = 10
@@ -92,7 +93,7 @@ def validate(form: ChannelForm, known_kinds: dict[str, Any]) -> dict[str, Any]:
 async def create_channel(form: ChannelForm, known_kinds: dict[str, Any]) -> int:
     values = validate(form, known_kinds)
     if await Channel.exists().where(Channel.name == values["name"]):
-        raise FieldErrors({"name": f"A channel named “{values['name']}” already exists."})
+        raise FieldErrors({"name": f"A channel named {quoted(values['name'])} already exists."})
     rows = await Channel.insert(
         Channel(**values, credentials=credentials.encrypt(form.credentials), created_at=now())
     ).returning(Channel.id)
@@ -103,7 +104,7 @@ async def update_channel(channel_id: int, form: ChannelForm, known_kinds: dict[s
     values = validate(form, known_kinds)
     current = await get_channel(channel_id)
     if await Channel.exists().where((Channel.name == values["name"]) & (Channel.id != channel_id)):
-        raise FieldErrors({"name": f"A channel named “{values['name']}” already exists."})
+        raise FieldErrors({"name": f"A channel named {quoted(values['name'])} already exists."})
     stored = credentials.decrypt(current["credentials"])
     stored.update({k: v for k, v in form.credentials.items() if v})
     updates = {getattr(Channel, k): v for k, v in values.items()}

@@ -20,6 +20,7 @@ from models.clock import now
 from models.errors import DomainError, FieldErrors
 from models.lifecycle import FINAL_STATUSES, LineStatus, OrderStatus, PaymentMethod, PaymentStatus, check_transition
 from models.order_change import OrderChange, change_order, require_version
+from models.quoting import quoted
 from models.shipping_summary import READY
 from models.tables import Shipment, SupplierOrder
 
@@ -46,7 +47,9 @@ def parse_delivery_date(text: str) -> dt.date | dt.datetime:
     try:
         return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
     except ValueError:
-        raise FieldErrors({"delivered_at": f"“{text[:40]}” is not a date: use YYYY-MM-DD, e.g. 2026-05-12."}) from None
+        raise FieldErrors(
+            {"delivered_at": f"{quoted(text[:40])} is not a date: use YYYY-MM-DD, e.g. 2026-05-12."}
+        ) from None
 
 
 def delivery_time(

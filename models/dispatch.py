@@ -17,6 +17,7 @@ from models.errors import DomainError
 from models.lifecycle import AT_SUPPLIER, LineStatus, OrderStatus
 from models.order_change import OrderChange, change_order
 from models.order_edits import queue_address_updates
+from models.quoting import quoted
 from models.routing import plan_routes, shipping_method
 from models.tables import Channel, Supplier, SupplierOrder, SupplierOrderLine
 
@@ -145,7 +146,7 @@ async def _process(change: OrderChange) -> ProcessResult:
             method = await shipping_method(change.order["channel"], rate, supplier_id) or ""
             if not method:
                 message = (
-                    f"No shipping mapping: the rate “{rate}” of {channel_name} has no method at "
+                    f"No shipping mapping: the rate {quoted(rate)} of {channel_name} has no method at "
                     f"{supplier['name']}. Add a shipping mapping on the supplier page or Change shipping "
                     "method, then Resubmit order."
                 )

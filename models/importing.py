@@ -24,6 +24,7 @@ from models.clock import now, to_utc_seconds
 from models.incoming import IncomingOrder, drop_nul
 from models.lifecycle import LineStatus, OrderStatus, PaymentMethod, PaymentStatus
 from models.notifications import queue_acceptance_notices
+from models.quoting import isolated, quoted
 from models.search_terms import order_terms
 from models.tables import Event, Order, OrderLine, OrderSearchTerm, OutboxMessage, RawPayload, ReviewIssue
 from models.validation import Problem, order_problems
@@ -142,11 +143,15 @@ def oversized_identifier(incoming: IncomingOrder) -> str | None:
     for what, value in checks:
         limit = IDENTIFIER_LIMITS[what]
         if len(value) > limit:
-            return f"its {what} “{value[:40]}…” is {len(value)} characters long; Waybill stores at most {limit}."
+            return (
+                f"its {what} “{isolated(value[:40])}…” is {len(value)} characters long; Waybill stores at most {limit}."
+            )
         if "\x00" in value:
-            return f"its {what} “{value[:40].replace(chr(0), '')}” contains a NUL character, which cannot be stored."
+            return (
+                f"its {what} {quoted(value[:40].replace(chr(0), ''))} contains a NUL character, which cannot be stored."
+            )
     if len(incoming.currency) > 3:
-        return f"its currency “{incoming.currency[:10]}” is not a three-letter code."
+        return f"its currency {quoted(incoming.currency[:10])} is not a three-letter code."
     return None
 
 

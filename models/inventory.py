@@ -8,6 +8,7 @@ from typing import Any
 
 from models import db
 from models.errors import FieldErrors
+from models.quoting import quoted
 from models.stock import FAILING, QUEUED, UNKNOWN, can_take_orders, offered, reserved, supply
 from models.tables import Channel, ChannelOffer, StockEvent, Supplier
 
@@ -154,7 +155,7 @@ def _whole(value: str, label: str, errors: dict[str, str], key: str, *, allow_em
             errors[key] = f"{label}: enter a whole number, 0 or more."
         return None
     if not text.isdigit():
-        errors[key] = f"{label}: “{text}” is not a whole number, 0 or more."
+        errors[key] = f"{label}: {quoted(text)} is not a whole number, 0 or more."
         return None
     return int(text)
 
@@ -182,6 +183,6 @@ async def set_supplier_minimum(supplier_id: int, minimum: str) -> None:
         except InvalidOperation:
             amount = Decimal(-1)
         if not amount.is_finite() or amount < 0 or amount.as_tuple().exponent < -2:
-            raise FieldErrors({"minimum": f"Minimum wallet: “{minimum}” is not an amount such as 50 or 49.90."})
+            raise FieldErrors({"minimum": f"Minimum wallet: {quoted(minimum)} is not an amount such as 50 or 49.90."})
         value = int(amount * 100)
     await Supplier.update({Supplier.stock_min_wallet: value}).where(Supplier.id == supplier_id)

@@ -14,6 +14,7 @@ from typing import Any
 from models import db, leases
 from models.clock import now
 from models.outbox import backoff_delay
+from models.quoting import quoted
 from models.tables import NotificationMessage, SyncIssue, User
 
 LEASE = dt.timedelta(seconds=90)
@@ -95,7 +96,7 @@ async def mail_failed(message: dict[str, Any], owner: str, error: str) -> dt.dat
                 NotificationMessage.last_error: error[:4000],
             }
         ).where((NotificationMessage.id == message["id"]) & (NotificationMessage.lease_owner == owner))
-        await _record_mail_issue(f"{error} (to {message['recipient']}: “{message['subject']}”)")
+        await _record_mail_issue(f"{error} (to {message['recipient']}: {quoted(message['subject'])})")
     return retry_at
 
 

@@ -13,6 +13,7 @@ from models.actors import Actor
 from models.errors import DomainError, FieldErrors
 from models.lifecycle import OrderStatus
 from models.order_change import OrderChange, change_order
+from models.quoting import quoted
 from models.tables import SupplierOrder
 from models.validation import KNOWN_COUNTRIES, postcode_problem
 
@@ -53,7 +54,7 @@ def address_errors(values: dict[str, str]) -> dict[str, str]:
     if not country:
         errors["ship_country"] = "Enter the two-letter country code, e.g. FR."
     elif country not in KNOWN_COUNTRIES:
-        errors["ship_country"] = f"“{country}” is not a country code Waybill knows; use e.g. FR, DE or GB."
+        errors["ship_country"] = f"{quoted(country)} is not a country code Waybill knows; use e.g. FR, DE or GB."
     elif "ship_postcode" not in errors:
         problem = postcode_problem(country, values.get("ship_postcode", ""))
         if problem:
@@ -79,7 +80,9 @@ async def edit_address(
         changed = {name: value for name, value in clean.items() if change.order[name] != value}
         if not changed:
             return []
-        before = ", ".join(f"{ADDRESS_FIELDS[n][1]}: “{change.order[n]}” → “{v}”" for n, v in changed.items())
+        before = ", ".join(
+            f"{ADDRESS_FIELDS[n][1]}: {quoted(change.order[n])} → {quoted(v)}" for n, v in changed.items()
+        )
         change.set(**changed, address_edited=True)
         change.event("address_edited", f"Delivery address edited ({before})", details={"fields": sorted(changed)})
         return await queue_address_updates(change, ("processed", "on_hold"))

@@ -22,6 +22,7 @@ from models.clock import now
 from models.errors import DomainError, FieldErrors, NotFound, TransitionRefused
 from models.lifecycle import FINAL_STATUSES, LineStatus, OrderStatus, check_transition, shipping_status
 from models.order_change import OrderChange, change_order
+from models.quoting import quoted
 from models.search_terms import identifier_terms
 from models.shipping_summary import READY, SHIPPED
 from models.tables import OrderSearchTerm, OutboxMessage, Shipment, ShipmentLine
@@ -113,7 +114,7 @@ async def _parcel(
         and not matches_format(carrier["tracking_number_pattern"], tracking_number)
     ):
         errors["tracking_number"] = (
-            f"“{tracking_number}” does not look like a {carrier['name']} tracking number. "
+            f"{quoted(tracking_number)} does not look like a {carrier['name']} tracking number. "
             "Check it for typos, or choose another carrier."
         )
     positive = {line_id: qty for line_id, qty in quantities.items() if qty}

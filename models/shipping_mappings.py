@@ -10,6 +10,7 @@ from typing import Any
 
 from models import db
 from models.errors import FieldErrors, NotFound
+from models.quoting import quoted
 from models.tables import Channel, ShippingMapping
 
 MAX_LENGTH = 200
@@ -47,7 +48,7 @@ async def _duplicate_message(channel_id: int, channel_rate: str, supplier_id: in
         & (ShippingMapping.channel_rate == channel_rate)
         & (ShippingMapping.supplier == supplier_id)
     )
-    return f"A mapping for “{channel_rate}” on {channel_name} already exists." if exists else None
+    return f"A mapping for {quoted(channel_rate)} on {channel_name} already exists." if exists else None
 
 
 async def add_mapping(supplier_id: int, channel: str | int, channel_rate: str, method: str) -> int:

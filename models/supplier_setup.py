@@ -15,6 +15,7 @@ from connectors.registry import SUPPLIER_BASE_URLS, SUPPLIER_CREDENTIAL_FIELDS, 
 from models import credentials
 from models.clock import now
 from models.errors import FieldErrors
+from models.quoting import quoted
 from models.suppliers import get_supplier
 from models.tables import Supplier, SupplierOrder
 
@@ -134,7 +135,7 @@ def _credentials(
         elif (kind, key) in NUMERIC_CREDENTIALS and not value.isdigit():
             errors[f"cred_{key}"] = (
                 f"The {label} {_lower_first(field_label)} is a number (the channel with orders_write access, "
-                f"as {label} lists it under GET /channel), not “{value}”."
+                f"as {label} lists it under GET /channel), not {quoted(value)}."
             )
         values[key] = value
     return values
@@ -152,4 +153,4 @@ async def _name_taken(name: str, other_than: int | None) -> bool:
 
 
 def _name_taken_message(name: str) -> str:
-    return f"A supplier named “{name}” already exists: choose another name, or edit that supplier."
+    return f"A supplier named {quoted(name)} already exists: choose another name, or edit that supplier."

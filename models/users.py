@@ -18,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from models import db
 from models.clock import now
 from models.errors import DomainError, FieldErrors
+from models.quoting import quoted
 from models.tables import ApiToken, LoginFailure, User
 
 _hasher = PasswordHasher()
@@ -116,7 +117,7 @@ async def create_user(
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{2,80}", username):
         errors["username"] = "Use 2–80 letters, digits, dots, dashes, @ or underscores."
     elif await User.exists().where(User.username == username):
-        errors["username"] = f"The username “{username}” is taken."
+        errors["username"] = f"The username {quoted(username)} is taken."
     if role not in Role.__members__.values():
         errors["role"] = "Choose admin, operator or viewer."
     if len(password) < min_length:
@@ -146,7 +147,7 @@ EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 def email_problem(email: str) -> str | None:
     """Why `email` cannot receive mail, or None."""
     if len(email) > 254 or not EMAIL_PATTERN.fullmatch(email):
-        return f"“{email[:60]}” is not an e-mail address. Write it like name@example.com."
+        return f"{quoted(email[:60])} is not an e-mail address. Write it like name@example.com."
     return None
 
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from models.incoming import IncomingOrder
+from models.quoting import quoted
 
 #: Postcode formats by ISO country code; countries not listed accept any non-empty postcode.
 POSTCODE_FORMATS: dict[str, tuple[str, str]] = {
@@ -51,7 +52,7 @@ def postcode_problem(country: str, postcode: str) -> str | None:
     fmt = POSTCODE_FORMATS.get(country.upper())
     if fmt and not re.fullmatch(fmt[0], postcode):
         return (
-            f"Invalid postcode: “{postcode}” is not a valid postcode for {country.upper()} "
+            f"Invalid postcode: {quoted(postcode)} is not a valid postcode for {country.upper()} "
             f"(expected a format like {fmt[1]})."
         )
     return None
@@ -79,7 +80,7 @@ def address_problems(last_name: str, street1: str, city: str, postcode: str, cou
         problems.append(
             Problem(
                 "invalid_country",
-                f"Unknown country code “{country}”: use a two-letter ISO code such as FR or DE.",
+                f"Unknown country code {quoted(country)}: use a two-letter ISO code such as FR or DE.",
                 field="ship_country",
             )
         )

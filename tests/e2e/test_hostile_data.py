@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import Pages, World, make_order, order_id
 
@@ -132,3 +132,56 @@ def test_search_with_hostile_strings_errs_nowhere(pages: Pages, world: World) ->
     page.goto(f"/orders?q={quote(SCRIPT)}")
     expect(page.get_by_role("searchbox", name="Search orders")).to_have_value(SCRIPT)
     assert_nothing_ran(page, dialogs)
+
+
+def _left(locator: Locator) -> float:
+    box = locator.bounding_box()
+    assert box is not None, "not rendered"
+    return box["x"]
+
+
+#: Where a piece of text is drawn: the left edge of its first character's box, or null if absent.
+TEXT_LEFT = """([root, text]) => {
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const at = node.data.indexOf(text);
+    if (at < 0) continue;
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + 1);
+    return range.getBoundingClientRect().left;
+  }
+  return null;
+}"""
+
+
+def _text_left(locator: Locator, text: str) -> float:
+    left = locator.evaluate(f"(root, text) => ({TEXT_LEFT})([root, text])", text)
+    assert left is not None, f"{text!r} is not shown"
+    return left
+
+
+def test_an_unclosed_right_to_left_override_stays_inside_its_field(pages: Pages, world: World) -> None:
+    """U+202E left open in one field would reverse everything after it on the same line: the surname
+    would be drawn before the first name, the city before the postcode."""
+    incoming = make_order(order_id("BIDI"), first_name="Eve\u202e", last_name="Zedsurname", postcode="75\u202e")
+    incoming.delivery.city = "Parisville"
+    internal = world.import_order(incoming)
+    page = pages.new("viewer")
+
+    page.goto(f"/orders/{internal}")
+    address = page.locator("#delivery-address")
+    first = address.locator("address bdi", has_text="Eve")
+    last = address.locator("address bdi", has_text="Zedsurname")
+    assert _left(first) < _left(last), "the surname moved before the first name"
+    postcode = address.locator("address bdi", has_text="75")
+    city = address.locator("address bdi", has_text="Parisville")
+    assert _left(postcode) < _left(city), "the city moved before the postcode"
+    # The validator quotes the postcode in its message: the rest of the message still reads forwards.
+    review = page.locator("#review-issues")
+    assert _text_left(review, "is not a valid") < _text_left(review, "expected a format"), "the message runs backwards"
+    keep_screenshot(page, "bidi-order")
+
+    page.goto(f"/orders?tab=all&q={quote(incoming.channel_order_id)}")
+    row = page.get_by_role("region", name="Order list").get_by_role("row").filter(has_text="Zedsurname")
+    assert _left(row.locator("bdi", has_text="Eve")) < _left(row.locator("bdi", has_text="Zedsurname"))
