@@ -359,11 +359,19 @@ async def _sqlite_write(eng: SQLiteEngine) -> AsyncIterator[None]:
         yield
 
 
+async def _keep_session(connection: Any) -> None:
+    """The PostgreSQL pool's reset hook, given so that asyncpg's default reset does not run.
+
+    Before calling it, asyncpg rolls back a transaction left open. Its default reset would then also
+    unlock advisory locks, close cursors, unlisten and reset settings: one more round trip after every
+    statement run outside a transaction, for session state Waybill never sets."""
+
+
 async def start_pool(max_size: int = 20) -> None:
     eng = engine()
     if isinstance(eng, PostgresEngine):
         # asyncpg opens 10 connections up front by default, which a small pool cannot hold.
-        await eng.start_connection_pool(min_size=min(max_size, 10), max_size=max_size)
+        await eng.start_connection_pool(min_size=min(max_size, 10), max_size=max_size, reset=_keep_session)
     elif isinstance(eng, WaybillSQLiteEngine):
         eng.start_statement_pool(min(max_size, SQLITE_STATEMENT_POOL_SIZE))
         await eng.start_transaction_pool(min(max_size, SQLITE_TRANSACTION_POOL_SIZE))
