@@ -26,6 +26,7 @@ from models.lifecycle import LineStatus, OrderStatus, PaymentMethod, PaymentStat
 from models.notifications import queue_acceptance_notices
 from models.quoting import isolated, quoted
 from models.search_terms import order_terms
+from models.table_statistics import analyze_grown_tables
 from models.tables import Event, Order, OrderLine, OrderSearchTerm, OutboxMessage, RawPayload, ReviewIssue
 from models.validation import Problem, order_problems
 
@@ -98,7 +99,22 @@ async def import_orders(
 ) -> ImportResult:
     """Upsert `orders` from `channel` (a Channel row as a dict)."""
     with bulk.collector_paused():
-        return await _import_orders(channel, orders, actor)
+        result = await _import_orders(channel, orders, actor)
+    if len(orders) > 1:
+        await analyze_grown_tables(IMPORTED_TABLES)
+    return result
+
+
+#: The tables an import writes to in bulk.
+IMPORTED_TABLES = (
+    "orders",
+    "order_line",
+    "order_search_term",
+    "raw_payload",
+    "event",
+    "review_issue",
+    "outbox_message",
+)
 
 
 async def _import_orders(channel: dict[str, Any], orders: list[IncomingOrder], actor: Actor | None) -> ImportResult:
