@@ -33,8 +33,8 @@ QUEUED, OK, FAILING, UNKNOWN = "queued", "ok", "failing", "unknown"
 STOCK_ACTION = "stock"
 #: Rows per bulk statement (both engines cap bound parameters).
 CHUNK = 2_000
-#: The tables a stock sync writes to in bulk (their statistics follow them as they fill up).
-STOCK_TABLES = ("supplier_stock", "channel_offer", "stock_event", "outbox_message")
+#: The tables planning writes to in bulk (their statistics follow them as they fill up).
+PLANNED_TABLES = ("channel_offer", "stock_event", "outbox_message")
 
 
 @dataclass
@@ -76,7 +76,7 @@ async def record_supplier_stock(supplier_id: int, levels: dict[str, int]) -> int
         await _bulk_set("supplier_stock", "quantity", changed)
         await _bulk_set_time("supplier_stock", "changed_at", [row_id for row_id, _ in changed], stamp)
         await Supplier.update({Supplier.stock_read_at: stamp}).where(Supplier.id == supplier_id)
-    await analyze_grown_tables(STOCK_TABLES)
+    await analyze_grown_tables(["supplier_stock"])
     return len(new) + len(changed)
 
 
@@ -243,7 +243,7 @@ async def plan_offers(
             queued = await _queue_pushes(channel["id"], to_send, size, stamp)
             result.messages[channel["id"]] = len(queued)
             result.message_ids.extend(queued)
-    await analyze_grown_tables(STOCK_TABLES)
+    await analyze_grown_tables(PLANNED_TABLES)
     return result
 
 
