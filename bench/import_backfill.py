@@ -367,30 +367,34 @@ async def raw_baseline(url: str, rows: dict[str, list[tuple]], orders: int, page
         await migrate(engine)
     path = engine.path
     total = 0
+    pages = in_transactions(rows, page_size)
     with contextlib.closing(_connect(path)) as conn:  # also keeps the WAL open between page connections
         for name in REFERENCE_TABLES:
             _insert(conn, name, rows[name][0], rows[name][1:])
-        if page_size is None:
-            with Timer() as timer:
+        with Timer() as timer:
+            for page in pages:
                 conn.execute("BEGIN IMMEDIATE")
                 for name in IMPORT_TABLES:
-                    total += _insert(conn, name, rows[name][0], rows[name][1:])
+                    total += _insert(conn, name, rows[name][0], page[name])
                 conn.execute("COMMIT")
-        else:
-            pages = by_page(rows, page_size)
-            with Timer() as timer:
-                for page in pages:
-                    conn.execute("BEGIN IMMEDIATE")
-                    for name in IMPORT_TABLES:
-                        total += _insert(conn, name, rows[name][0], page[name])
-                    conn.execute("COMMIT")
         stored = conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
-    if stored != orders:
-        raise RuntimeError(f"raw baseline stored {stored:,} orders, expected {orders:,}")
+    step = "raw SQLite insert (executemany, baseline)"
+    if page_size is not None:
+        step = f"raw SQLite insert, a transaction per {page_size}"
+    return checked_figure(step, stored, orders, timer, total)
+
+
+def in_transactions(rows: dict[str, list[tuple]], page_size: int | None) -> list[dict[str, list[tuple]]]:
+    """The rows of each transaction: all in one, or a transaction per `page_size` orders."""
     if page_size is None:
-        return Figure("raw SQLite insert (executemany, baseline)", orders, timer.wall, timer.cpu, total)
-    step = f"raw SQLite insert, a transaction per {page_size}"
-    return Figure(step, orders, timer.wall, timer.cpu, total)
+        return [{name: rows[name][1:] for name in IMPORT_TABLES}]
+    return by_page(rows, page_size)
+
+
+def checked_figure(step: str, stored: int, orders: int, timer: Timer, rows: int) -> Figure:
+    if stored != orders:
+        raise RuntimeError(f"{step}: stored {stored:,} orders, expected {orders:,}")
+    return Figure(step, orders, timer.wall, timer.cpu, rows)
 
 
 async def raw_postgres_baseline(
@@ -402,7 +406,7 @@ async def raw_postgres_baseline(
 
     await open_database(url)
     total = 0
-    pages = [{name: rows[name][1:] for name in IMPORT_TABLES}] if page_size is None else by_page(rows, page_size)
+    pages = in_transactions(rows, page_size)
     async with db.engine().transaction() as transaction:
         for name in REFERENCE_TABLES:
             await _copy(transaction.connection, name, rows[name][0], rows[name][1:])
@@ -413,12 +417,10 @@ async def raw_postgres_baseline(
                     total += await _copy(transaction.connection, name, rows[name][0], page[name])
     stored = (await db.fetch("SELECT COUNT(*) AS n FROM orders"))[0]["n"]
     await close_database(empty=True)
-    if stored != orders:
-        raise RuntimeError(f"raw baseline stored {stored:,} orders, expected {orders:,}")
-    if page_size is None:
-        return Figure("raw PostgreSQL insert, all in one transaction", orders, timer.wall, timer.cpu, total)
-    step = f"raw PostgreSQL insert (COPY, a transaction per {page_size}, baseline)"
-    return Figure(step, orders, timer.wall, timer.cpu, total)
+    step = "raw PostgreSQL insert, all in one transaction"
+    if page_size is not None:
+        step = f"raw PostgreSQL insert (COPY, a transaction per {page_size}, baseline)"
+    return checked_figure(step, stored, orders, timer, total)
 
 
 async def _copy(connection: Any, name: str, columns: tuple[str, ...], values: list[tuple]) -> int:
