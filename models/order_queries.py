@@ -209,15 +209,13 @@ async def list_orders(flt: OrderFilter, cursor: str | None = None, limit: int = 
         args.extend([position[0], position[1]])
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     newest_first = "ORDER BY o.placed_at DESC, o.id DESC"
-    if db.is_sqlite():
-        sql = f"SELECT {LIST_COLUMNS} FROM orders o{where} {newest_first} LIMIT {{}}"
-    else:
-        # PostgreSQL takes a common status (Delivered: 82 % of the orders) to be spread evenly over
-        # time, so it walked the placed_at index past the 30,000 newest orders, still open, reading
-        # each (8.5 ms at a million orders). Choosing the page's ids first lets it read them from
-        # the (status, placed_at, id) index alone, newest first (0.3 ms); the rows follow by id.
-        ids = f"SELECT o.id FROM orders o{where} {newest_first} LIMIT {{}}"
-        sql = f"SELECT {LIST_COLUMNS} FROM orders o WHERE o.id IN ({ids}) {newest_first}"
+    # The page's ids first, then its rows by id. PostgreSQL takes a common status (Delivered: 82 % of
+    # the orders) to be spread evenly over time: asked for the rows at once, it walked the placed_at
+    # index past the 30,000 newest orders, still open, reading each (8.5 ms at a million orders).
+    # Asked for the ids, it reads them from the (status, placed_at, id) index alone (0.3 ms).
+    # SQLite answers both forms alike.
+    ids = f"SELECT o.id FROM orders o{where} {newest_first} LIMIT {{}}"
+    sql = f"SELECT {LIST_COLUMNS} FROM orders o WHERE o.id IN ({ids}) {newest_first}"
     rows = await db.fetch(sql, *args, limit + 1)
     next_cursor = None
     if len(rows) > limit:
