@@ -22,3 +22,10 @@ def supplier_connector(supplier: dict[str, Any], client: httpx.AsyncClient) -> S
     if cls is None:
         raise ValueError(f"Waybill has no connector for suppliers of kind “{supplier['kind']}”.")
     return cls(supplier["base_url"], credentials.decrypt(supplier["credentials"]), client)
+
+
+def supplier_lookup(supplier: dict[str, Any], client: httpx.AsyncClient) -> SupplierConnector | None:
+    """The API client to look a supplier's orders up with, or None for a supplier Waybill cannot ask."""
+    if supplier["kind"] not in supplier_kinds():
+        return None
+    return supplier_connector(supplier, client)

@@ -24,14 +24,16 @@ from connectors.base import (
     SupplierRefused,
 )
 from connectors.registry import supplier_kinds
-from jobs.connections import supplier_connector
+from jobs.connections import supplier_connector, supplier_lookup
 from jobs.importer import INSTANCE_ID
 from models import supplier_outcomes as outcomes
 from models.actors import Actor
 from models.clock import now
 from models.errors import Conflict, DomainError
+from models.manual_orders import retry_unresolved, unresolve_link, unresolved_links
 from models.outbox import claim_due, claim_for_order, give_up, mark_done, mark_sending, schedule_retry
 from models.shipping import add_shipment
+from models.sync_issues import record_issue, resolve_order_issues
 from models.tables import SupplierOrder
 
 log = logging.getLogger(__name__)
@@ -232,6 +234,8 @@ async def preflight(connector: SupplierConnector, context: dict[str, Any], reque
 
 #: Supplier order statuses still worth asking about.
 FOLLOWED = ("processed", "on_hold")
+#: The connection-issue operation of a supplier order whose status could not be read.
+STATUS_OPERATION = "order_status"
 
 
 async def poll_supplier_orders(client: httpx.AsyncClient, limit: int = 50) -> int:
@@ -240,9 +244,12 @@ async def poll_supplier_orders(client: httpx.AsyncClient, limit: int = 50) -> in
 
     Only suppliers Waybill has a connector for are asked (an order sent manually to another supplier
     has nobody to ask). One supplier order that cannot be read never stops the others: it goes to the
-    back of the queue, so a few failing ones cannot take every turn either."""
+    back of the queue, so a few failing ones cannot take every turn either, and the failure is shown
+    as a connection issue of the supplier until a read succeeds. Orders sent manually whose reference
+    the supplier has not confirmed yet are looked up first."""
+    await resolve_manual_references(client)
     rows = (
-        await SupplierOrder.select(SupplierOrder.id)
+        await SupplierOrder.select(SupplierOrder.id, SupplierOrder.order, SupplierOrder.supplier)
         .where(
             SupplierOrder.status.is_in(list(FOLLOWED))
             & (SupplierOrder.supplier_order_id != "")
@@ -259,10 +266,37 @@ async def poll_supplier_orders(client: httpx.AsyncClient, limit: int = 50) -> in
         except RemoteError as exc:
             log.info("supplier order %s could not be read: %s", row["id"], exc.message)
             await _to_back_of_queue(row["id"])
+            await record_issue(
+                "supplier", row["supplier"], STATUS_OPERATION, exc.message, order_id=row["order"], per_order=True
+            )
         except Exception:
             log.exception("following supplier order %s failed", row["id"])
             await _to_back_of_queue(row["id"])
+        else:
+            await resolve_order_issues("supplier", row["supplier"], STATUS_OPERATION, row["order"])
     return len(rows)
+
+
+async def resolve_manual_references(client: httpx.AsyncClient, limit: int = 20) -> int:
+    """Look up again the references of orders sent manually that a supplier could not confirm yet."""
+    rows = await unresolved_links(limit)
+    for row in rows:
+        lookup = supplier_lookup(_supplier_of(row), client)
+        if lookup is None:
+            continue
+        try:
+            await retry_unresolved(row, lookup)
+        except Conflict:
+            pass
+        except Exception:
+            log.exception("looking up the reference of supplier order %s failed", row["id"])
+            await _to_back_of_queue(row["id"])
+    return len(rows)
+
+
+def _supplier_of(row: dict[str, Any]) -> dict[str, Any]:
+    """The supplier columns of a joined row, as a Supplier row."""
+    return {key.removeprefix("supplier."): value for key, value in row.items() if key.startswith("supplier.")}
 
 
 async def _to_back_of_queue(supplier_order_id: int) -> None:
@@ -275,7 +309,13 @@ async def follow_supplier_order(supplier_order_id: int, client: httpx.AsyncClien
         return
     row = context["supplier_order"]
     connector = supplier_connector(context["supplier"], client)
-    state = await connector.fetch_state(row["supplier_order_id"])
+    try:
+        state = await connector.fetch_state(row["supplier_order_id"])
+    except RemoteError as exc:
+        if not exc.retryable and row["sent_manually"] and not row["supplier_reference"]:
+            # Linked before references were looked up: what was typed may be a reference, not an id.
+            await unresolve_link(row["id"], row["supplier_order_id"])
+        raise
     await record_parcels(context, state.trackings)
     status = "shipped" if state.status == "shipped" else state.status
     if not await outcomes.record_state(context, status, state.message):

@@ -38,6 +38,7 @@ DISPATCH_CODES = frozenset(
         "supplier_refused",
         "supplier_on_hold",
         "supplier_error",
+        "supplier_reference_unknown",
     }
 )
 #: Statuses an order can be processed from.

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from models.lifecycle import OrderStatus
 
-__all__ = ["Conflict", "DomainError", "FieldErrors", "NotFound", "OrderFinal", "TransitionRefused"]
+__all__ = [
+    "Conflict",
+    "DomainError",
+    "FieldErrors",
+    "NeedsConfirmation",
+    "NotFound",
+    "OrderFinal",
+    "TransitionRefused",
+]
 
 
 class DomainError(Exception):
@@ -37,6 +45,11 @@ class TransitionRefused(DomainError):
 
 class OrderFinal(DomainError):
     """The order is delivered, which is final: nothing about it may change any more."""
+
+
+class NeedsConfirmation(DomainError):
+    """The change is possible but unusual (e.g. one supplier order linked to two orders): nothing was
+    changed; the merchant repeats it with an explicit confirmation."""
 
 
 class FieldErrors(DomainError):

@@ -150,3 +150,25 @@ async def set_line_quantity(
             line_id=line_id,
             details={"from": line_before, "to": quantity},
         )
+
+
+async def dismiss_issue(
+    order_id: int, code: str, reason: str, actor: Actor, expected_version: int | None = None
+) -> None:
+    """Close a review issue without fixing what it names, because the merchant says it does not apply
+    (e.g. a one-word company name that has no surname). Audited with the reason; the order resumes
+    where it belongs once no issue is left."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise FieldErrors({"reason": "Say why this does not need fixing."}, "Enter a reason to dismiss the issue.")
+    if len(reason) > 300:
+        raise FieldErrors({"reason": "At most 300 characters."}, "The reason is too long.")
+    async with change_order(order_id, actor, expected_version) as change:
+        if code not in change.open_issue_codes:
+            raise DomainError("This issue is no longer open; the page now shows what still needs review.")
+        change.event(
+            "review_issue_dismissed",
+            f"Dismissed: {code.replace('_', ' ')} — {quoted(reason)}",
+            details={"code": code, "reason": reason},
+        )
+        await change.resolve_issues({code}, note=f"dismissed: {reason}")

@@ -13,9 +13,7 @@ from connectors.base import SupplierAddress, SupplierLine, SupplierOrderRequest,
 from models.actors import Actor
 from models.clock import now
 from models.closing import queue_supplier_cancel
-from models.dispatch import DISPATCH_CODES, create_supplier_order
-from models.errors import DomainError
-from models.lifecycle import AT_SUPPLIER, FINAL_STATUSES, OrderStatus
+from models.lifecycle import OrderStatus
 from models.money import amount_with_code
 from models.order_change import change_order
 from models.tables import Order, ReviewIssue, Shipment, Supplier, SupplierOrder, SupplierOrderLine
@@ -161,77 +159,6 @@ async def record_wallet(supplier_id: int, balance: int, currency: str) -> None:
     await Supplier.update(
         {Supplier.wallet_balance: balance, Supplier.wallet_currency: currency, Supplier.wallet_updated_at: now()}
     ).where(Supplier.id == supplier_id)
-
-
-async def link_manual(
-    order_id: int, supplier_id: int, remote_id: str, actor: Actor, expected_version: int | None = None
-) -> None:
-    """*Order sent manually*: the merchant placed it on the supplier's site; link that order instead
-    of sending one. Refused when the order is already at that supplier."""
-    remote_id = remote_id.strip()
-    if not remote_id:
-        raise DomainError("Enter the supplier's order reference or id.")
-    if len(remote_id) > 100:
-        raise DomainError("A supplier order reference has at most 100 characters.")
-    async with change_order(order_id, actor, expected_version) as change:
-        if change.status in FINAL_STATUSES or change.status in (OrderStatus.SHIPPED, OrderStatus.AWAITING_ACCEPTANCE):
-            raise DomainError(f"Order sent manually is not possible while the order is {change.status.label.lower()}.")
-        supplier = await Supplier.select().where(Supplier.id == supplier_id).first()
-        if supplier is None:
-            raise DomainError("Choose a supplier.")
-        existing = await SupplierOrder.select().where(
-            (SupplierOrder.order == order_id) & (SupplierOrder.supplier == supplier_id)
-        )
-        for row in existing:
-            if row["status"] in AT_SUPPLIER:
-                shown = row["supplier_order_id"] or row["internal_reference"]
-                raise DomainError(
-                    f"This order was already sent to {supplier['name']} (order {shown}); it cannot be sent twice."
-                )
-            if row["status"] == "pending":
-                raise DomainError(
-                    f"This order is being sent to {supplier['name']} right now; wait for the answer before "
-                    "marking it as sent manually."
-                )
-        stamp = now()
-        note = f"Sent manually to {supplier['name']} as order {remote_id}"
-        lines = [line for line in change.lines if line["status"] == "accepted"]
-        if existing:
-            supplier_order_id = existing[0]["id"]
-            await SupplierOrder.update(
-                {
-                    SupplierOrder.supplier_order_id: remote_id,
-                    SupplierOrder.status: "processed",
-                    SupplierOrder.sent_manually: True,
-                    SupplierOrder.last_message: note,
-                    SupplierOrder.updated_at: stamp,
-                }
-            ).where(SupplierOrder.id == supplier_order_id)
-            await SupplierOrderLine.delete().where(SupplierOrderLine.supplier_order == supplier_order_id)
-        else:
-            supplier_order_id = await create_supplier_order(
-                order_id, supplier_id, "processed", note, supplier_order_id=remote_id, sent_manually=True
-            )
-        if lines:
-            await SupplierOrderLine.insert(
-                *[
-                    SupplierOrderLine(
-                        supplier_order=supplier_order_id,
-                        order_line=line["id"],
-                        supplier_sku=line["sku"],
-                        quantity=line["quantity"],
-                    )
-                    for line in lines
-                ]
-            )
-        # Whatever blocked sending it is moot now that it was sent by hand.
-        await change.resolve_issues(set(DISPATCH_CODES), note="order sent manually", resume=False)
-        change.event("sent_manually", note, details={"supplier": supplier_id, "supplier_order_id": remote_id})
-        if not change.open_issue_codes and change.status in (
-            OrderStatus.AWAITING_FULFILLMENT,
-            OrderStatus.PENDING_REVIEW,
-        ):
-            change.move_to(OrderStatus.PROCESSING, "sent manually")
 
 
 async def record_state(context: dict[str, Any], status: str, message: str) -> bool:

@@ -39,14 +39,22 @@ async def record_issue(
     order_id: int | None = None,
     outbox_id: int | None = None,
     payload: str = "",
+    per_order: bool = False,
 ) -> None:
-    """Record a failed exchange. A repeated failure of the same outbox message updates its issue."""
+    """Record a failed exchange. A repeated failure of the same outbox message (or, `per_order`, of the
+    same operation on the same order) updates its open issue instead of adding one per attempt."""
+    same = None
     if outbox_id is not None:
-        existing = (
-            await SyncIssue.select(SyncIssue.id)
-            .where((SyncIssue.outbox == outbox_id) & SyncIssue.resolved_at.is_null())
-            .first()
+        same = SyncIssue.outbox == outbox_id
+    elif per_order and order_id is not None:
+        same = (
+            (SyncIssue.integration_kind == integration_kind)
+            & (SyncIssue.integration_id == integration_id)
+            & (SyncIssue.operation == operation)
+            & (SyncIssue.order == order_id)
         )
+    if same is not None:
+        existing = await SyncIssue.select(SyncIssue.id).where(same & SyncIssue.resolved_at.is_null()).first()
         if existing:
             await SyncIssue.update({SyncIssue.remote_message: message[:4000], SyncIssue.at: now()}).where(
                 SyncIssue.id == existing["id"]
@@ -69,6 +77,19 @@ async def record_issue(
 async def resolve_outbox_issue(outbox_id: int, retry_succeeded: bool = True) -> None:
     await SyncIssue.update({SyncIssue.resolved_at: now(), SyncIssue.retry_succeeded: retry_succeeded}).where(
         (SyncIssue.outbox == outbox_id) & SyncIssue.resolved_at.is_null()
+    )
+
+
+async def resolve_order_issues(
+    integration_kind: str, integration_id: int, operation: str, order_id: int, retry_succeeded: bool = True
+) -> None:
+    """An exchange about one order that failed before went through (or needs no retry any more)."""
+    await SyncIssue.update({SyncIssue.resolved_at: now(), SyncIssue.retry_succeeded: retry_succeeded}).where(
+        (SyncIssue.integration_kind == integration_kind)
+        & (SyncIssue.integration_id == integration_id)
+        & (SyncIssue.operation == operation)
+        & (SyncIssue.order == order_id)
+        & SyncIssue.resolved_at.is_null()
     )
 
 

@@ -177,6 +177,8 @@ class SupplierOrder(Table, tablename="supplier_order"):
     supplier = ForeignKey(references=Supplier, on_delete=OnDelete.restrict)
     internal_reference = Varchar(length=100, unique=True)
     supplier_order_id = Varchar(length=100, default="")
+    #: The supplier's own reference as the merchant gave it (Order sent manually); the id is looked up.
+    supplier_reference = Varchar(length=100, default="")
     status = Varchar(length=16, default="pending")
     sent_manually = Boolean(default=False)
     shipping_method = Varchar(length=200, default="")

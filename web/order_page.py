@@ -17,7 +17,7 @@ from litestar.response import Template
 
 from models.actors import Actor
 from models.dispatch import ProcessResult
-from models.errors import DomainError, FieldErrors
+from models.errors import DomainError, FieldErrors, NeedsConfirmation
 from models.order_queries import OrderDetail, order_detail
 from models.payloads import payload_versions
 from models.tables import ShippingMapping, Supplier
@@ -153,6 +153,8 @@ async def run_action(
         outcome = await action()
     except FieldErrors as exc:
         return await answer_action(request, order_id, exc.message, "error", field_errors=exc.errors, **kept)
+    except NeedsConfirmation as exc:
+        return await answer_action(request, order_id, exc.message, "error", confirm_needed=True, **kept)
     except DomainError as exc:
         return await answer_action(request, order_id, exc.message, "error", **kept)
     detail = await load_detail(order_id)

@@ -131,22 +131,98 @@ def test_wallet_too_low_top_up_then_resubmit_sends_it_exactly_once(pages, world,
     assert references.count(reference(order, bigbuy)) == 1
 
 
-def test_order_sent_manually_links_the_supplier_order_and_creates_nothing(pages, world, server, bigbuy):
-    channel_order = order_id("MAN")
-    order = world.import_order(make_order(channel_order, needs_acceptance=False, lines=[("BB-1001", 1, 1990)]))
+def placed_at_bigbuy(world, bigbuy: dict, internal_reference: str) -> str:
+    """An order the merchant placed on BigBuy's site by hand (its own API, as the website would)."""
+    import httpx
+
+    from connectors.base import SupplierAddress, SupplierLine, SupplierOrderRequest
+    from jobs.connections import supplier_connector
+
+    async def work() -> str:
+        credentials.configure(SERVER_SECRET)
+        address = SupplierAddress("Zoë", "Dvořák", "12 rue de la Paix", "75002", "Paris", "FR")
+        request = SupplierOrderRequest(internal_reference, address, (SupplierLine("BB-1001", 1),), "GLS")
+        async with httpx.AsyncClient(timeout=10) as client:
+            return await supplier_connector(bigbuy, client).create(request)
+
+    return world.run(work)
+
+
+def mark_sent_manually(page, reference_or_id: str) -> None:
+    panel = page.get_by_role("region", name="Send to suppliers")
+    if not panel.get_by_label("Supplier's order reference or id").is_visible():
+        page.get_by_text("Order sent manually", exact=True).click()
+    panel.get_by_label("Sent to supplier").select_option(label=SUPPLIER)
+    panel.get_by_label("Supplier's order reference or id").fill(reference_or_id)
+    panel.get_by_role("button", name="Mark as sent manually").click()
+
+
+def test_order_sent_manually_by_reference_links_the_bigbuy_order_and_creates_nothing(
+    pages, world, server, bigbuy, tmp_path
+):
+    shop_reference = order_id("SHOP")
+    remote_id = placed_at_bigbuy(world, bigbuy, shop_reference)
+    order = world.import_order(make_order(order_id("MAN"), needs_acceptance=False, lines=[("BB-1001", 1, 1990)]))
     page = pages.new("operator")
     page.goto(f"{server}/orders/{order}")
-    page.get_by_text("Order sent manually", exact=True).click()
-    panel = page.get_by_role("region", name="Send to suppliers")
-    panel.get_by_label("Sent to supplier").select_option(label=SUPPLIER)
-    panel.get_by_label("Supplier's order reference or id").fill("MANUAL-4711")
-    panel.get_by_role("button", name="Mark as sent manually").click()
-    expect(page.locator("#fulfilment").get_by_role("status")).to_contain_text("Marked as sent manually (MANUAL-4711)")
+
+    # A reference BigBuy does not know is refused with BigBuy's words; what was typed stays.
+    mark_sent_manually(page, "NOPE-4711")
+    expect(page.get_by_role("alert")).to_contain_text("BigBuy has no order with reference or id")
+    expect(page.locator("#order-status")).to_have_text("Awaiting fulfillment")
+    expect(page.get_by_label("Supplier's order reference or id")).to_have_value("NOPE-4711")
+
+    mark_sent_manually(page, shop_reference)
+    status = page.locator("#fulfilment").get_by_role("status")
+    expect(status).to_contain_text(f"Marked as sent manually ({shop_reference}, {SUPPLIER} order {remote_id})")
     expect(page.locator("#order-status")).to_have_text("Processing")
     history = page.get_by_role("region", name="Order history")
-    expect(history).to_contain_text("MANUAL-4711")
+    expect(history).to_contain_text(remote_id)
+    expect(history).to_contain_text(f"reference {shop_reference}")
     expect(history).to_contain_text("Order sent manually")
+    page.screenshot(path=str(tmp_path / "sent-manually.png"), full_page=True)
     assert sandbox(server, "GET", f"orders/{reference(order, bigbuy)}") is None
+
+    # A second order linked to the same BigBuy order: asked first, linked once confirmed.
+    other = world.import_order(make_order(order_id("MAN"), needs_acceptance=False, lines=[("BB-1001", 1, 1990)]))
+    page.goto(f"{server}/orders/{other}")
+    mark_sent_manually(page, shop_reference)
+    expect(page.get_by_role("alert")).to_contain_text("is already linked to order")
+    expect(page.locator("#order-status")).to_have_text("Awaiting fulfillment")
+    page.get_by_label("Link it anyway").check()
+    page.get_by_role("button", name="Mark as sent manually").click()
+    expect(page.locator("#order-status")).to_have_text("Processing")
+
+
+def test_order_sent_manually_is_not_offered_before_every_line_is_decided(pages, world, server, bigbuy):
+    # A marketplace order without a surname: Pending review with its line still awaiting acceptance.
+    order = world.import_order(make_order(order_id("ACC"), last_name="", lines=[("BB-1001", 1, 1990)]))
+    page = pages.new("operator")
+    page.goto(f"{server}/orders/{order}")
+    expect(page.locator("#order-status")).to_have_text("Pending review")
+    expect(page.get_by_text("Order sent manually", exact=True)).to_have_count(0)
+
+
+def test_a_review_issue_is_dismissed_with_a_reason_in_the_audit_trail(pages, world, server, bigbuy, tmp_path):
+    order = world.import_order(
+        make_order(order_id("DIS"), last_name="", needs_acceptance=False, lines=[("BB-1001", 1, 1990)])
+    )
+    page = pages.new("operator")
+    page.goto(f"{server}/orders/{order}")
+    issues = page.get_by_role("region", name="Needs review")
+    expect(issues).to_contain_text("Missing surname")
+    issues.get_by_text("Dismiss", exact=True).click()
+    issues.get_by_label("Why it needs no fix").fill("   ")  # no reason: refused, nothing changes
+    issues.get_by_role("button", name="Dismiss issue").click()
+    expect(page.get_by_role("alert")).to_contain_text("Enter a reason")
+    expect(page.locator("#order-status")).to_have_text("Pending review")
+    issues.get_by_label("Why it needs no fix").fill("Company customer, the name is the company")
+    page.screenshot(path=str(tmp_path / "dismiss.png"), full_page=True)
+    issues.get_by_role("button", name="Dismiss issue").click()
+    expect(page.locator("#order-status")).to_have_text("Awaiting fulfillment")
+    expect(page.get_by_role("region", name="Needs review")).to_have_count(0)
+    expect(page.get_by_role("region", name="Audit trail")).to_contain_text("Dismissed: missing surname")
+    expect(page.get_by_role("region", name="Audit trail")).to_contain_text("Company customer, the name is the company")
 
 
 def test_audit_trail_filtered_by_line_sku(pages, world, server, bigbuy):

@@ -79,6 +79,7 @@ MATRIX: dict[tuple[str, str], int] = {
     ("POST", "/orders/{order_id:int}/process-row"): OPERATOR,
     ("POST", "/orders/{order_id:int}/resubmit"): OPERATOR,
     ("POST", "/orders/{order_id:int}/sent-manually"): OPERATOR,
+    ("POST", "/orders/{order_id:int}/issues/dismiss"): OPERATOR,
     ("POST", "/orders/{order_id:int}/shipping-method"): OPERATOR,
     ("POST", "/orders/{order_id:int}/cancel"): OPERATOR,
     ("POST", "/orders/{order_id:int}/deliver"): OPERATOR,

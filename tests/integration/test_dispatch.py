@@ -9,8 +9,8 @@ from jobs.supplier_dispatch import dispatch_order_now, dispatch_supplier_due, po
 from models.actors import Actor
 from models.dispatch import change_shipping_method, process_order, resubmit_order
 from models.errors import DomainError
+from models.manual_orders import link_manual
 from models.order_change import change_order
-from models.supplier_outcomes import link_manual
 from models.tables import (
     Order,
     OutboxMessage,

@@ -8,6 +8,7 @@ conflicts are shown in the fragment, with nothing changed.
 
 from __future__ import annotations
 
+from functools import partial
 from urllib.parse import parse_qsl
 
 from litestar import Controller, Request, get, post
@@ -15,14 +16,15 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
+from jobs.connections import supplier_lookup
 from jobs.http import http_client
 from jobs.supplier_dispatch import dispatch_order_now
 from models.dispatch import ProcessResult, change_shipping_method, process_order, resubmit_order
 from models.errors import DomainError, FieldErrors
-from models.order_edits import ADDRESS_FIELDS, edit_address, set_line_quantity
+from models.manual_orders import link_manual
+from models.order_edits import ADDRESS_FIELDS, dismiss_issue, edit_address, set_line_quantity
 from models.order_queries import channel_names, list_row, order_supplier_orders, tab_counts
 from models.outbox import waiting_targets
-from models.supplier_outcomes import link_manual
 from web.auth import require_operator
 from web.form_body import FORM
 from web.order_filters import parse_filter
@@ -108,14 +110,27 @@ class OrderActionsController(Controller):
             supplier = str(data.get("supplier", ""))
             if not supplier.isdigit():
                 raise DomainError("Choose the supplier the order was sent to.")
-            reference = str(data.get("reference", ""))
-            await link_manual(order_id, int(supplier), reference, actor_of(request), form_version(data))
-            return (
-                f"Marked as sent manually ({reference.strip()}). Its status and tracking now follow that order.",
-                "success",
+            linked = await link_manual(
+                order_id,
+                int(supplier),
+                str(data.get("reference", "")),
+                actor_of(request),
+                form_version(data),
+                lookup_for=partial(supplier_lookup, client=http_client()),
+                relink=data.get("relink") == "1",
             )
+            return linked.message, "success" if linked.confirmed else "info"
 
-        return await run_action(request, order_id, action)
+        return await run_action(request, order_id, action, form=dict(data))
+
+    @post("/issues/dismiss", guards=[require_operator])
+    async def dismiss(self, request: Request, order_id: FromPath[int], data: FORM) -> Template:
+        async def action():
+            code = str(data.get("code", ""))
+            await dismiss_issue(order_id, code, str(data.get("reason", "")), actor_of(request), form_version(data))
+            return f"Dismissed: {code.replace('_', ' ')}. The audit trail keeps the reason.", "success"
+
+        return await run_action(request, order_id, action, form=dict(data))
 
     @get("/address")
     async def address(self, request: Request, order_id: FromPath[int]) -> Template:
