@@ -9,7 +9,7 @@ from typing import Any
 from models import db
 from models.errors import FieldErrors
 from models.quoting import quoted
-from models.stock import FAILING, QUEUED, UNKNOWN, can_take_orders, offered, reserved, supply
+from models.stock import FAILING, QUEUED, UNKNOWN, can_take_orders, offered, reserved, stock_read_at, supply
 from models.tables import Channel, ChannelOffer, StockEvent, Supplier
 
 PAGE_SIZE = 50
@@ -74,10 +74,10 @@ async def filter_counts() -> dict[str, int]:
 
 
 async def sku_rows(skus: list[str], channels: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per SKU: supplier stock, reserved, available, and its offer on each channel."""
+    """Per SKU: supplier stock and when it was read, reserved, available, and its offer on each channel."""
     if not skus:
         return []
-    supplies, holds = await db.concurrently(supply(skus), reserved(skus))
+    supplies, holds, reads = await db.concurrently(supply(skus), reserved(skus), stock_read_at(skus))
     offers = await ChannelOffer.select().where(ChannelOffer.sku.is_in(skus))
     by_sku: dict[str, dict[int, dict[str, Any]]] = {}
     for offer in offers:
@@ -90,6 +90,8 @@ async def sku_rows(skus: list[str], channels: list[dict[str, Any]]) -> list[dict
             {
                 "sku": sku,
                 "supplier_stock": stock,
+                "stock_read": sku in supplies,
+                "read_at": reads.get(sku),
                 "reserved": held,
                 "available": max(0, stock - held),
                 "offers": by_sku.get(sku, {}),

@@ -123,6 +123,27 @@ async def supply(skus: Iterable[str] | None = None) -> dict[str, int]:
     return dict(out)
 
 
+async def stock_read_at(skus: Iterable[str]) -> dict[str, Any]:
+    """Channel SKU → when its supplier stock was last read: the oldest read among the active suppliers
+    it is counted from, since the sum is only as fresh as its stalest part (a supplier whose reads fail
+    keeps its old stock). SKUs never read are left out."""
+    where, args = _sku_filter("ci.channel_sku", skus)
+    rows = await db.fetch(
+        "SELECT ci.channel_sku AS sku, s.stock_read_at AS read_at "
+        "FROM catalog_item ci JOIN supplier s ON s.id = ci.supplier "
+        "JOIN supplier_stock ss ON ss.supplier = ci.supplier AND ss.supplier_sku = ci.supplier_sku "
+        f"WHERE ci.active = {{}} AND s.active = {{}} AND s.stock_read_at IS NOT NULL{where}",
+        True,
+        True,
+        *args,
+    )
+    out: dict[str, Any] = {}
+    for row in rows:
+        if row["sku"] not in out or row["read_at"] < out[row["sku"]]:
+            out[row["sku"]] = row["read_at"]
+    return out
+
+
 def can_take_orders(supplier: dict[str, Any]) -> bool:
     """False for a prepaid supplier whose wallet is below its minimum (or unknown while a minimum is set)."""
     minimum = supplier.get("stock_min_wallet")
@@ -209,25 +230,18 @@ async def plan_offers(
             for sku, units in available.items():
                 wanted = offered(units, channel)
                 row = existing.get(sku)
+                behind = (supplies.get(sku, 0), holds.get(sku, 0))
                 if row is None:
                     new_rows.append(
                         ChannelOffer(channel=channel["id"], sku=sku, quantity=wanted, state=QUEUED, changed_at=stamp)
                     )
+                    events.append(_offer_event(channel, sku, None, wanted, *behind, stamp))
                     to_send.append(sku)
                     continue
                 changed = row["quantity"] != wanted
                 if changed:
                     quantity_changes.append((row["id"], wanted))
-                    events.append(
-                        StockEvent(
-                            sku=sku,
-                            channel=channel["id"],
-                            at=stamp,
-                            kind="offer",
-                            message=f"{channel['name']}: offer {row['quantity']} → {wanted} "
-                            f"(supplier stock {supplies.get(sku, 0)}, reserved {holds.get(sku, 0)})",
-                        )
-                    )
+                    events.append(_offer_event(channel, sku, row["quantity"], wanted, *behind, stamp))
                 if row["state"] == QUEUED and not force:
                     continue  # the queued push reads the quantity when it sends
                 stale = row["state"] == OK and row["sent_quantity"] != wanted
@@ -245,6 +259,25 @@ async def plan_offers(
             result.message_ids.extend(queued)
     await analyze_grown_tables(PLANNED_TABLES)
     return result
+
+
+def _offer_event(
+    channel: dict[str, Any], sku: str, before: int | None, after: int, stock: int, held: int, stamp: Any
+) -> StockEvent:
+    """The history line of an offer change, with the stock and reservation behind it.
+
+    A SKU's first offer (`before` None) is a change too: nothing was offered, so it reads as from 0."""
+    if before is None:
+        change = f"first offer 0 → {after}" if after else "first offer 0"
+    else:
+        change = f"offer {before} → {after}"
+    return StockEvent(
+        sku=sku,
+        channel=channel["id"],
+        at=stamp,
+        kind="offer",
+        message=f"{channel['name']}: {change} (supplier stock {stock}, reserved {held})",
+    )
 
 
 async def _catalog_skus(skus: set[str] | None) -> list[str]:

@@ -28,7 +28,8 @@ async def record_pushed(channel: dict[str, Any], sent: list[dict[str, Any]], unk
     stamp = now()
     confirmed = [o for o in sent if o["sku"] not in unknown]
     missing = [o for o in sent if o["sku"] in unknown]
-    # The history tells what changed: a first offer, or the same quantity sent again, adds no line.
+    # Each push the channel took is a line, its first one included; only the same quantity confirmed
+    # again (*Push now* on an unchanged offer) adds none.
     events = [
         StockEvent(
             sku=o["sku"],
@@ -38,7 +39,7 @@ async def record_pushed(channel: dict[str, Any], sent: list[dict[str, Any]], unk
             message=f"{channel['name']} now offers {o['quantity']}",
         )
         for o in confirmed
-        if o["sent_quantity"] is not None and o["sent_quantity"] != o["quantity"]
+        if o["sent_quantity"] != o["quantity"]
     ] + [
         StockEvent(
             sku=o["sku"],

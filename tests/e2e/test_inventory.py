@@ -3,6 +3,7 @@ channel shows as a `stock_update` connection issue that clears on Retry."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import urllib.request
@@ -11,9 +12,10 @@ import pytest
 from playwright.sync_api import expect
 
 from models import credentials
+from models.app_settings import merchant_timezone
 from models.clock import now
 from models.tables import CatalogItem, Channel, Supplier, SyncIssue
-from tests.e2e.conftest import SERVER_SECRET
+from tests.e2e.conftest import SERVER_SECRET, World
 
 pytestmark = pytest.mark.e2e
 
@@ -35,6 +37,16 @@ def control(server: str, system: str, method: str, path: str, body: dict | None 
 
 def offered(server: str) -> int:
     return control(server, "mirakl", "GET", f"offers/{SKU}")["quantity"]
+
+
+def stock_read_at(world: World, ids: dict) -> dt.datetime:
+    """When the supplier's stock was last read, in the merchant's time zone."""
+
+    async def work() -> dt.datetime:
+        row = await Supplier.select(Supplier.stock_read_at).where(Supplier.id == ids["supplier"]).first()
+        return row["stock_read_at"].astimezone(await merchant_timezone())
+
+    return world.run(work)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +81,7 @@ def stock_world(world, server) -> dict:
             )
         ).returning(Channel.id)
         skus = [r["channel_sku"] for r in await CatalogItem.select(CatalogItem.channel_sku)]
-        return {"channel": channel[0]["id"], "skus": skus}
+        return {"channel": channel[0]["id"], "supplier": rows[0]["id"], "skus": skus}
 
     ids = world.run(work)
     # The marketplace holds an offer for every SKU of the catalog, so no SKU is unknown to it.
@@ -88,13 +100,28 @@ def stock_world(world, server) -> dict:
     world.run(stop)
 
 
-def test_supplier_stock_to_zero_reaches_the_channel_offer(pages, server, stock_world):
+def test_supplier_stock_to_zero_reaches_the_channel_offer(pages, server, world, stock_world):
     page = pages.new("operator")
     page.goto(f"{server}/inventory?q={SKU}")
     with page.expect_response("**/inventory/sync"):
         page.get_by_role("button", name="Sync stock now").click()
     expect(page.locator("#flash")).to_contain_text("pushes queued")
     assert offered(server) == 7
+
+    # The list says when the SKU's stock was read, in the merchant's time zone.
+    page.reload()
+    read = stock_read_at(world, stock_world)
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=SKU, exact=True))
+    expect(row.locator("td").nth(1)).to_contain_text(re.compile(rf"read (\d\d \w{{3}}, )?{read:%H:%M}"))
+    expect(row.locator("time")).to_have_attribute("datetime", read.isoformat(timespec="minutes"))
+
+    # A SKU new to the catalogue: its first offer and first push are already in its history.
+    row.get_by_role("link", name=SKU, exact=True).click()
+    history = page.get_by_role("region", name="History")
+    expect(history).to_contain_text(f"{CHANNEL}: first offer 0 → 7 (supplier stock 7, reserved 0)")
+    expect(history).to_contain_text(f"{CHANNEL} now offers 7")
+    expect(history).not_to_contain_text("Nothing has changed")
+    page.goto(f"{server}/inventory?q={SKU}")
 
     control(server, "bigbuy", "POST", "catalog", {"products": [{"sku": SKU, "stock": 0}]})
     with page.expect_response("**/inventory/sync"):

@@ -3,6 +3,7 @@ the Mirakl, Back Market and MALL sandboxes by each channel's rules, failures as 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import httpx
@@ -13,11 +14,13 @@ from connectors.sandbox.common import Sandbox
 from jobs.dispatcher import dispatch_due
 from jobs.stock_jobs import push_now, sync_stock
 from models import credentials
+from models.app_settings import merchant_timezone
 from models.clock import now
 from models.stock import plan_offers
 from models.tables import CatalogItem, Channel, ChannelOffer, OutboxMessage, StockEvent, Supplier, SyncIssue
 from tests.conftest import csrf_from, import_one, login, make_order
 from tests.integration.support import add_supplier
+from tests.integration.test_inventory_page import text_of
 
 SKUS = ("BB-1001", "BB-1002", "SB-0007")
 
@@ -116,6 +119,10 @@ async def test_rules_buffer_cap_and_a_supplier_that_cannot_take_orders(world, sa
     await drain(http)
     assert quantities(sandboxes["mirakl"]) == {"BB-1001": 0, "BB-1002": 0, "SB-0007": 10}
     assert quantities(sandboxes["mall"]) == {"BB-1001": 0, "BB-1002": 0, "SB-0007": 12}
+    first = await StockEvent.select(StockEvent.message).where(
+        (StockEvent.sku == "BB-1001") & (StockEvent.channel == world["mirakl"]) & (StockEvent.kind == "offer")
+    )
+    assert first == [{"message": "Shop mirakl: first offer 0 (supplier stock 0, reserved 0)"}]
 
 
 async def test_an_imported_order_reserves_stock_for_the_next_push(world, sandboxes, http):
@@ -213,3 +220,42 @@ async def test_push_now_sends_even_unchanged_offers_at_once(world, sandboxes, ht
     sandboxes["mirakl"].offers.offers["BB-1001"].quantity = 99  # changed by hand on the marketplace
     await push_now(["BB-1001"], http)
     assert quantities(sandboxes["mirakl"])["BB-1001"] == 30
+
+
+async def test_a_new_skus_first_offers_and_pushes_are_in_its_history(client, users, world, sandboxes, http):
+    """A first offer is a change (from nothing offered, 0) and its first push is a push: both are in the
+    SKU's history after one *Sync stock now*. The app fixture first: it sets the credentials' key."""
+    await Channel.update({Channel.stock_cap: 10}).where(Channel.id == world["mirakl"])
+    await sync_stock(http, deliver=True)
+
+    # A SKU new to the catalogue: 12 at ShipBob, offered 0 on each marketplace until Waybill pushes it.
+    sandboxes["shipbob"].set_inventory({"SB-0042": 12})
+    for name in ("mirakl", "backmarket", "mall"):
+        sandboxes[name].offers.put("SB-0042", 0)
+    await CatalogItem.insert(
+        CatalogItem(channel_sku="SB-0042", supplier=world["shipbob"], supplier_sku="SB-0042", updated_at=now())
+    )
+    result = await sync_stock(http, deliver=True)  # Sync stock now
+    assert result.plan.changed == 3
+    assert [quantities(sandboxes[n])["SB-0042"] for n in ("mirakl", "backmarket", "mall")] == [10, 12, 12]
+
+    history = await StockEvent.select().where(StockEvent.sku == "SB-0042").order_by(StockEvent.id)
+    lines = {(e["channel"], e["kind"], e["message"]) for e in history}
+    for kind, units in (("mirakl", 10), ("backmarket", 12), ("mall", 12)):
+        assert (world[kind], "offer", f"Shop {kind}: first offer 0 → {units} (supplier stock 12, reserved 0)") in lines
+        assert (world[kind], "pushed", f"Shop {kind} now offers {units}") in lines
+    assert len(history) == 6
+
+    await login(client, "viewer")
+    page = (await client.get("/inventory/sku?sku=SB-0042")).text
+    assert "Nothing has changed for this SKU yet" not in page
+    assert "Shop mirakl: first offer 0 → 10 (supplier stock 12, reserved 0)" in page
+    assert "Shop mall now offers 12" in page
+
+    # The list tells when each SKU's stock was last read, in the merchant's time zone.
+    read = await Supplier.select(Supplier.stock_read_at).where(Supplier.id == world["shipbob"]).first()
+    local = read["stock_read_at"].astimezone(await merchant_timezone())
+    listed = (await client.get("/inventory?q=SB-0042")).text
+    assert f'datetime="{local.isoformat(timespec="minutes")}"' in listed
+    # Today's read by its time (with its date just after midnight); the offers in channel name order.
+    assert re.search(rf"SB-0042 12 read (\d\d \w{{3}}, )?{local:%H:%M} 0 12 12 12 10", text_of(listed))
