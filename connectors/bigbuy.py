@@ -7,8 +7,9 @@ every path ends in `.json`, the format):
   `shippingCost`). Refusals come as BigBuy error codes (below). Changes nothing.
 - `POST /rest/order/create.json`: place the order, paid with `paymentMethod: "moneybox"`. Answers
   201 with an empty body; the new order's id is only in the `Location` header (`/rest/order/<id>`).
-- `GET /rest/order/reference/{internalReference}.json`: the order we sent with that reference
-  (404 `No order found with refOrder: …` when there is none). Our reference is the idempotency key.
+- `GET /rest/order/reference/{internalReference}.json`: the id of the order we sent with that
+  reference, as `{"id", "totalPaidTaxIncl"}` (404 `No order found with refOrder: …` when there is
+  none); its status is then read by id. Our reference is the idempotency key.
 - `GET /rest/order/{id}.json`: one order, with its `status` text.
 - `POST /rest/tracking/orders.json`: `{"track": {"orders": [{"id": …}]}}` → the trackings of
   several orders; orders without tracking are left out of the answer.
@@ -228,7 +229,7 @@ def map_status(text: str) -> str:
 
 
 def parse_order(data: Any) -> SupplierOrderState:
-    """`GET order/{id}` or `order/reference/{ref}` → the order's state (without its trackings)."""
+    """`GET order/{id}` → the order's state (without its trackings)."""
     if not isinstance(data, Mapping):
         raise BigBuyFormatError(f"A BigBuy order must be a JSON object, got {_kind(data)}.")
     order_id = _identifier(data.get("id"), "The order id")
@@ -241,6 +242,14 @@ def parse_order(data: Any) -> SupplierOrderState:
         status=map_status(status),
         message=f"BigBuy status: {status}",
     )
+
+
+def parse_reference_answer(data: Any) -> str:
+    """`GET order/reference/{ref}` → the order's id. BigBuy answers only `{"id", "totalPaidTaxIncl"}`:
+    the status and lines come from `order/{id}`."""
+    if not isinstance(data, Mapping):
+        raise BigBuyFormatError(f"The order found by reference must be a JSON object, got {_kind(data)}.")
+    return _identifier(data.get("id"), "The id of the order found by reference")
 
 
 def parse_trackings(body: Any) -> dict[str, list[SupplierTracking]]:
@@ -681,7 +690,8 @@ class BigBuyConnector(SupplierConnector):
             raise
         if not response.content.strip():  # BigBuy sometimes answers 200 with nothing for "not found"
             return None
-        state = self._parsed(response, parse_order)
+        order_id = self._parsed(response, parse_reference_answer)
+        state = await self.fetch_state(order_id)
         if state.internal_reference and state.internal_reference != internal_reference:
             raise RemoteError(
                 f"{self.label} answered the lookup of reference {internal_reference} with order "
@@ -689,7 +699,6 @@ class BigBuyConnector(SupplierConnector):
                 retryable=False,
             )
         state.internal_reference = state.internal_reference or internal_reference
-        await self._add_trackings(state)
         return state
 
     async def fetch_state(self, supplier_order_id: str) -> SupplierOrderState:

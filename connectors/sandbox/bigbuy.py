@@ -13,7 +13,19 @@ serve, and the orders placed, and enforces BigBuy's rules the way BigBuy answers
   one error at a time, in that order, as `{"code": "ER00x", "message": "{\"info\": …, \"data\": …}"}`
   with HTTP 409 — or 200 when "soft errors" are on, as BigBuy sometimes does;
 - `order/check` prices an order (products + cheapest allowed carrier + 21 % VAT) and changes nothing;
-  `order/create` debits the wallet and the stock, answers 201 with the id in `Location` only;
+  `order/create` debits the wallet and the stock, answers 201 with the id in `Location` only
+  (`/rest/order/<id>`, as BigBuy writes it, whatever the mount path); both have a `…/multishipping`
+  form answering `{"orders": […], "errors": []}`;
+- `order/{id}` answers the order as BigBuy does (`totalPaidTaxIncl`, `products[].priceTaxExcl`…),
+  `order/reference/{ref}` only `{"id", "totalPaidTaxIncl"}`; `order/orderstatuses`,
+  `order/delivery-notes/{id}`, `tracking/order/{id}`, `tracking/orders`, `tracking/carriers`,
+  `user/purse`, `user/auth/status`, `shipping/carriers`;
+- the catalogue reads a stock sync or catalogue import uses: `catalog/productsstock`,
+  `catalog/productsstockbyhandlingdays`, `catalog/productstockbyhandlingdays/{id}`,
+  `catalog/products`, `catalog/product/{id}`, `catalog/productprices`, `catalog/productsinformation`,
+  `catalog/productinformationbysku/{sku}` (paged by `page` and `pageSize`). BigBuy's other catalogue
+  reads (taxonomies, attributes, tags, images…) and shipping quotes are not emulated: they answer 404.
+  tests/contract/test_bigbuy_public_client.py drives all of this through the public client `pybigbuy`;
 - optionally BigBuy's limit of one order/tracking/user/shipping call per second (429 with
   `X-RateLimit-*` headers and no `Retry-After`).
 
@@ -24,7 +36,6 @@ Control interface (never faulted, no key needed):
   "rate_limit": true}` — errors inside 200 answers, the next N order calls answer ER009, rate limit.
 - `GET  _control/wallet`; `POST _control/wallet/topup` `{"amount": "50.00"}`; `POST _control/wallet`
   `{"balance": "12.40"}` sets it.
-- `GET  /rest/catalog/productsstock.json?page=&pageSize=`: each product's stock (`stocks[].quantity`).
 - `GET  _control/catalog`; `POST _control/catalog` `{"products": [{"sku", "stock", "price", "name"}]}`
   changes or adds SKUs.
 - `GET  _control/orders`: every order; `GET _control/orders/{id or internalReference}`: status, lines,
@@ -174,6 +185,55 @@ def parse_euros(value: Any, what: str, *, positive: bool = False) -> Decimal:
 
 def error(status: int, message: str, **extra: Any) -> Response:
     return Response(content={"code": status, "message": message, **extra}, status_code=status)
+
+
+def stock_entry(product: Product) -> dict[str, Any]:
+    """A product's stock as `catalog/productsstock` and `…stockbyhandlingdays` answer it (one warehouse)."""
+    stocks = [{"quantity": product.stock, "minHandlingDays": 1, "maxHandlingDays": 2, "warehouse": 1}]
+    return {"id": product.id, "sku": product.sku, "stocks": stocks}
+
+
+def retail_price(product: Product) -> Decimal:
+    return (product.price / WHOLESALE_SHARE).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def price_entry(product: Product) -> dict[str, Any]:
+    retail = money(retail_price(product))
+    return {"id": product.id, "sku": product.sku, "wholesalePrice": money(product.price), "retailPrice": retail,
+            "inShopsPrice": retail}  # fmt: skip
+
+
+def information_entry(product: Product) -> dict[str, Any]:
+    return {"id": product.id, "sku": product.sku, "name": product.name, "description": product.name,
+            "url": f"https://www.bigbuy.eu/en/{product.sku.lower()}.html", "isoCode": "en"}  # fmt: skip
+
+
+def product_entry(product: Product) -> dict[str, Any]:
+    """`catalog/product(s)`: the fields the sandbox can vouch for, with BigBuy's names and types."""
+    return {
+        **price_entry(product),
+        "active": 1,
+        "condition": "NEW",
+        "attributes": False,
+        "categories": False,
+        "images": False,
+        "tags": False,
+        "category": 0,
+        "manufacturer": 0,
+        "taxonomy": 0,
+        "taxId": 1,
+        "taxRate": int(VAT_RATE * 100),
+        "weight": 1.0,
+        "width": 10.0,
+        "height": 10.0,
+        "depth": 10.0,
+        "ean13": None,
+        "intrastat": "",
+        "logisticClass": "S",
+        "video": "0",
+        "priceLargeQuantities": [],
+        "dateUpd": "2026-01-01 00:00:00",
+    }
 
 
 class BigBuySandbox(Sandbox):
@@ -410,7 +470,9 @@ class BigBuySandbox(Sandbox):
 
     def _check_answer(self, priced: dict[str, Any]) -> dict[str, Any]:
         carrier = priced["carrier"]
+        products_only = priced["totalWithoutTaxes"] - priced["shippingCost"]
         return {
+            "totalWithoutTaxesAndWithoutShippingCost": money(products_only),
             "totalWithoutTaxes": money(priced["totalWithoutTaxes"]),
             "total": money(priced["total"]),
             "shippingCost": money(priced["shippingCost"]),
@@ -435,8 +497,9 @@ class BigBuySandbox(Sandbox):
         self.balance -= priced["total"]
         carrier = priced["carrier"]
         stamp = self.clock().strftime("%Y-%m-%d %H:%M:%S")
+        shipping_incl = (priced["shippingCost"] * (1 + VAT_RATE)).quantize(CENT, rounding=ROUND_HALF_UP)
         self.orders[order_id] = {
-            "id": int(order_id),
+            "id": order_id,
             "internalReference": priced["internalReference"],
             "status": STATUS_TEXTS["processed"],
             "dateAdd": stamp,
@@ -445,11 +508,22 @@ class BigBuySandbox(Sandbox):
             "language": priced["language"],
             "paymentMethod": priced["paymentMethod"],
             "shippingAddress": priced["shippingAddress"],
-            "carriers": [{"id": carrier.id, "name": carrier.name}],
-            "products": priced["products"],
-            "shippingCost": money(priced["shippingCost"]),
-            "totalWithoutTaxes": money(priced["totalWithoutTaxes"]),
-            "total": money(priced["total"]),
+            "carriers": [{"id": str(carrier.id), "name": carrier.name, "price": money(shipping_incl)}],
+            "products": [
+                {
+                    "id": str(line["id"]),
+                    "reference": line["reference"],
+                    "quantity": line["quantity"],
+                    "name": line["name"],
+                    "priceTaxExcl": line["price"],
+                    "priceTaxIncl": money(Decimal(repr(line["price"])) * (1 + VAT_RATE)),
+                }
+                for line in priced["products"]
+            ],
+            "totalShippingTaxExcl": money(priced["shippingCost"]),
+            "totalShippingTaxIncl": money(shipping_incl),
+            "totalPaidTaxExcl": money(priced["totalWithoutTaxes"]),
+            "totalPaidTaxIncl": money(priced["total"]),
         }
         self.by_reference[priced["internalReference"]] = order_id
         self.parcels[order_id] = []
@@ -472,13 +546,14 @@ class BigBuySandbox(Sandbox):
             "waybill_status": map_status(order["status"]),
             "carrier": order["carriers"][0]["name"] if order["carriers"] else None,
             "lines": [
-                {"sku": p["reference"], "quantity": p["quantity"], "price": p["price"]} for p in order["products"]
+                {"sku": p["reference"], "quantity": p["quantity"], "price": p["priceTaxExcl"]}
+                for p in order["products"]
             ],
             "tracking": [
                 {"carrier": p["carrier"]["name"], "tracking_number": p["trackingNumber"]}
                 for p in self.parcels.get(order_id, [])
             ],
-            "total": f"{Decimal(repr(order['total'])):.2f}",
+            "total": f"{Decimal(repr(order['totalPaidTaxIncl'])):.2f}",
             "operations": {"create": self.operation_count("create", reference)},
         }
 
@@ -503,7 +578,8 @@ class BigBuySandbox(Sandbox):
                 "trackingNumber": number.strip(),
                 "statusDate": stamp,
                 "statusDescription": "Shipped",
-                "carrier": {"id": match.id if match else 0, "name": match.name if match else carrier.strip()},
+                "descriptionTranslated": "Shipped",
+                "carrier": {"id": str(match.id if match else 0), "name": match.name if match else carrier.strip()},
             }
         )
         if order["status"] != STATUS_TEXTS["delivered"]:
@@ -525,7 +601,7 @@ class BigBuySandbox(Sandbox):
         if text in REFUNDED_STATUSES and order["status"] not in REFUNDED_STATUSES:
             if order["status"] in SENT_STATUSES:
                 raise ControlError(f"Order {order_id} cannot be {text.lower()}: it was already {order['status']}.")
-            self.balance += Decimal(repr(order["total"]))
+            self.balance += Decimal(repr(order["totalPaidTaxIncl"]))
             for product in order["products"]:
                 if product["reference"] in self.catalog:
                     self.catalog[product["reference"]].stock += product["quantity"]
@@ -612,16 +688,51 @@ class BigBuySandbox(Sandbox):
             return self._validation_error([("pageSize", "This value is not valid.")])
         if not 1 <= size <= STOCK_PAGE_MAX or page < 1:
             return self._validation_error([("pageSize", f"This value should be between 1 and {STOCK_PAGE_MAX}.")])
+        return self.catalog_page(query, stock_entry)
+
+    def catalog_page(self, query: dict[str, str], entry: Callable[[Product], dict[str, Any]]) -> Response:
+        """A catalog list, `pageSize` (≤ 1,000) products at a time from `page` 1; all of it without them."""
+        if "page" not in query and "pageSize" not in query:
+            return Response(content=[entry(p) for p in self.catalog.values()])
+        try:
+            size = int(query.get("pageSize", str(STOCK_PAGE_MAX)))
+            page = int(query.get("page", "1"))
+        except ValueError:
+            return self._validation_error([("pageSize", "This value is not valid.")])
+        if not 1 <= size <= STOCK_PAGE_MAX or page < 1:
+            return self._validation_error([("pageSize", f"This value should be between 1 and {STOCK_PAGE_MAX}.")])
         products = list(self.catalog.values())[(page - 1) * size : page * size]
-        body = [
-            {
-                "id": p.id,
-                "sku": p.sku,
-                "stocks": [{"quantity": p.stock, "minHandlingDays": 1, "maxHandlingDays": 2, "warehouse": 1}],
-            }
-            for p in products
+        return Response(content=[entry(p) for p in products])
+
+    def product_by_id(self, product_id: str) -> Product | None:
+        return next((p for p in self.catalog.values() if str(p.id) == product_id), None)
+
+    def statuses_view(self) -> list[dict[str, Any]]:
+        return [{"id": index, "name": text} for index, text in enumerate(STATUS_TEXTS.values(), 1)]
+
+    def trackings_of(self, order_ids: list[str]) -> list[dict[str, Any]]:
+        """`tracking/order(s)`: the orders that have parcels, with our reference; the others are left out."""
+        return [
+            {"id": int(order_id), "reference": self.orders[order_id]["internalReference"], "trackings": parcels}
+            for order_id in order_ids
+            if (parcels := self.parcels.get(order_id))
         ]
-        return Response(content=body)
+
+    def delivery_notes(self, order_id: str) -> list[dict[str, Any]]:
+        """One delivery note per shipped order, with its packages and lines; none before it ships."""
+        order, parcels = self.orders[order_id], self.parcels.get(order_id, [])
+        if not parcels:
+            return []
+        return [
+            {
+                "reference": f"DN{order_id}",
+                "order": order_id,
+                "status": order["status"],
+                "carrier": parcels[0]["carrier"]["name"],
+                "numberOfPackages": len(parcels),
+                "products": [{"reference": p["reference"], "quantity": p["quantity"]} for p in order["products"]],
+            }
+        ]
 
     # -- HTTP ----------------------------------------------------------------------------------
 
@@ -673,8 +784,7 @@ class BigBuySandbox(Sandbox):
                 if failure:
                     return failure
                 order_id = sandbox._place(priced)
-            location = request.url.path.removesuffix("/create.json") + f"/{order_id}"
-            return Response(content=b"", status_code=201, headers={"Location": location})
+            return Response(content=b"", status_code=201, headers={"Location": f"/rest/order/{order_id}"})
 
         @get("/rest/order/reference/{reference:str}", sync_to_thread=False)
         def order_by_reference(request: Request, reference: FromPath[str]) -> Response:
@@ -685,7 +795,8 @@ class BigBuySandbox(Sandbox):
             order_id = sandbox.by_reference.get(reference)
             if order_id is None:
                 return error(404, f"No order found with refOrder: {reference}")
-            return Response(content=sandbox.orders[order_id])
+            paid = sandbox.orders[order_id]["totalPaidTaxIncl"]
+            return Response(content={"id": order_id, "totalPaidTaxIncl": f"{paid:.2f}"})
 
         @get("/rest/order/{order_id:str}", sync_to_thread=False)
         def order_by_id(request: Request, order_id: FromPath[str]) -> Response:
@@ -709,13 +820,8 @@ class BigBuySandbox(Sandbox):
             wanted = track.get("orders") if isinstance(track, dict) else None
             if not isinstance(wanted, list) or not all(isinstance(o, dict) and "id" in o for o in wanted):
                 return sandbox._validation_error([("track.orders", "This value is not valid.")])
-            answer = []
-            for entry in wanted:
-                order_id = str(entry["id"])
-                parcels = sandbox.parcels.get(order_id)
-                if parcels:
-                    answer.append({"id": int(order_id), "trackings": parcels})
-            return Response(content=answer, status_code=200)
+            known = [str(entry["id"]) for entry in wanted if str(entry["id"]) in sandbox.orders]
+            return Response(content=sandbox.trackings_of(known), status_code=200)
 
         @get("/rest/user/purse.json", sync_to_thread=False)
         def user_purse(request: Request) -> Response:
@@ -734,7 +840,7 @@ class BigBuySandbox(Sandbox):
                     {
                         "id": str(c.id),
                         "name": c.name,
-                        "shippingServices": [{"id": str(c.id), "name": c.name, "delay": c.delay}],
+                        "shippingServices": [{"id": str(c.id), "name": c.name, "delay": c.delay, "pod": True}],
                     }
                     for c in sandbox.carriers
                 ]
@@ -746,6 +852,130 @@ class BigBuySandbox(Sandbox):
             if refused:
                 return refused
             return sandbox.stock_page(dict(request.query_params))
+
+        @post("/rest/order/check/multishipping.json")
+        async def order_check_multishipping(request: Request) -> Response:
+            refused = gate(request, "order")
+            if refused:
+                return refused
+            body, bad = await json_body(request)
+            if bad:
+                return bad
+            async with sandbox.lock:
+                failure, priced = sandbox._evaluate(body)
+                if failure:
+                    return failure
+                check = sandbox._check_answer(priced)
+            totals = ("totalWithoutTaxesAndWithoutShippingCost", "totalWithoutTaxes", "total")
+            split = {key: check[key] for key in totals}
+            split |= {"warehouse": 1, "productReferences": list(priced["wanted"])}
+            return Response(content={"orders": [split], "errors": []}, status_code=200)
+
+        @post("/rest/order/create/multishipping.json")
+        async def order_create_multishipping(request: Request) -> Response:
+            refused = gate(request, "order")
+            if refused:
+                return refused
+            body, bad = await json_body(request)
+            if bad:
+                return bad
+            async with sandbox.lock:
+                failure, priced = sandbox._evaluate(body)
+                if failure:
+                    return failure
+                order_id = sandbox._place(priced)
+            placed = {
+                "productReferences": list(priced["wanted"]),
+                "id": order_id,
+                "warehouse": 1,
+                "url": f"/rest/order/{order_id}",
+            }
+            return Response(content={"orders": [placed], "errors": []}, status_code=201)
+
+        @get("/rest/order/orderstatuses.json", sync_to_thread=False)
+        def order_statuses(request: Request) -> Response:
+            return gate(request, "order") or Response(content=sandbox.statuses_view())
+
+        @get("/rest/order/delivery-notes/{order_id:str}", sync_to_thread=False)
+        def order_delivery_notes(request: Request, order_id: FromPath[str]) -> Response:
+            refused = gate(request, "order")
+            if refused:
+                return refused
+            order_id = order_id.removesuffix(".json")
+            if order_id not in sandbox.orders:
+                return error(404, f"No order found with id: {order_id}")
+            return Response(content=sandbox.delivery_notes(order_id))
+
+        @get("/rest/tracking/order/{order_id:str}", sync_to_thread=False)
+        def tracking_order(request: Request, order_id: FromPath[str]) -> Response:
+            refused = gate(request, "tracking")
+            if refused:
+                return refused
+            order_id = order_id.removesuffix(".json")
+            if order_id not in sandbox.orders:
+                return error(404, f"No order found with id: {order_id}")
+            return Response(content=sandbox.trackings_of([order_id]))
+
+        @get("/rest/tracking/carriers.json", sync_to_thread=False)
+        def tracking_carriers(request: Request) -> Response:
+            refused = gate(request, "tracking")
+            if refused:
+                return refused
+            return Response(content=[{"id": str(c.id), "name": c.name} for c in sandbox.carriers])
+
+        @get("/rest/user/auth/status.json", sync_to_thread=False)
+        def user_auth_status(request: Request) -> Response:
+            return gate(request, "user") or Response(content=b"", status_code=200, media_type="application/json")
+
+        @get("/rest/catalog/productsstockbyhandlingdays.json", sync_to_thread=False)
+        def products_stock_by_handling_days(request: Request) -> Response:
+            return gate(request, "catalog") or sandbox.stock_page(dict(request.query_params))
+
+        @get("/rest/catalog/productstockbyhandlingdays/{product_id:str}", sync_to_thread=False)
+        def product_stock_by_handling_days(request: Request, product_id: FromPath[str]) -> Response:
+            refused = gate(request, "catalog")
+            if refused:
+                return refused
+            product = sandbox.product_by_id(product_id.removesuffix(".json"))
+            if product is None:
+                return error(404, f"No product found with id: {product_id.removesuffix('.json')}")
+            return Response(content=stock_entry(product))
+
+        @get("/rest/catalog/productsvariationsstockbyhandlingdays.json", sync_to_thread=False)
+        def variations_stock_by_handling_days(request: Request) -> Response:
+            return gate(request, "catalog") or Response(content=[])  # the sandbox's products have no variations
+
+        @get("/rest/catalog/products.json", sync_to_thread=False)
+        def catalog_products(request: Request) -> Response:
+            return gate(request, "catalog") or sandbox.catalog_page(dict(request.query_params), product_entry)
+
+        @get("/rest/catalog/productprices.json", sync_to_thread=False)
+        def catalog_product_prices(request: Request) -> Response:
+            return gate(request, "catalog") or sandbox.catalog_page(dict(request.query_params), price_entry)
+
+        @get("/rest/catalog/productsinformation.json", sync_to_thread=False)
+        def catalog_products_information(request: Request) -> Response:
+            return gate(request, "catalog") or sandbox.catalog_page(dict(request.query_params), information_entry)
+
+        @get("/rest/catalog/product/{product_id:str}", sync_to_thread=False)
+        def catalog_product(request: Request, product_id: FromPath[str]) -> Response:
+            refused = gate(request, "catalog")
+            if refused:
+                return refused
+            product = sandbox.product_by_id(product_id.removesuffix(".json"))
+            if product is None:
+                return error(404, f"No product found with id: {product_id.removesuffix('.json')}")
+            return Response(content=product_entry(product))
+
+        @get("/rest/catalog/productinformationbysku/{sku:str}", sync_to_thread=False)
+        def catalog_product_information_by_sku(request: Request, sku: FromPath[str]) -> Response:
+            refused = gate(request, "catalog")
+            if refused:
+                return refused
+            product = sandbox.catalog.get(sku.removesuffix(".json"))
+            if product is None:
+                return error(404, f"No product found with sku: {sku.removesuffix('.json')}")
+            return Response(content=[information_entry(product)])
 
         @post("/_control/settings")
         async def control_set_settings(request: Request) -> Response:
@@ -843,12 +1073,27 @@ class BigBuySandbox(Sandbox):
         return [
             order_check,
             order_create,
+            order_check_multishipping,
+            order_create_multishipping,
+            order_statuses,
+            order_delivery_notes,
             order_by_reference,
             order_by_id,
             tracking_orders,
+            tracking_order,
+            tracking_carriers,
             user_purse,
+            user_auth_status,
             shipping_carriers,
             products_stock,
+            products_stock_by_handling_days,
+            product_stock_by_handling_days,
+            variations_stock_by_handling_days,
+            catalog_products,
+            catalog_product_prices,
+            catalog_products_information,
+            catalog_product,
+            catalog_product_information_by_sku,
             control_set_settings,
             control_get_settings,
             control_get_wallet,

@@ -26,6 +26,7 @@ from connectors.bigbuy import (
     parse_location,
     parse_order,
     parse_purse,
+    parse_reference_answer,
     parse_trackings,
     problems_for,
 )
@@ -49,7 +50,16 @@ def parse_any_amount(value: Any) -> int:
     return parse_amount(value, "An amount")
 
 
-PARSERS = [parse_any_amount, parse_purse, parse_check, parse_order, parse_trackings, parse_carriers, parse_location]
+PARSERS = [
+    parse_any_amount,
+    parse_purse,
+    parse_check,
+    parse_order,
+    parse_reference_answer,
+    parse_trackings,
+    parse_carriers,
+    parse_location,
+]
 
 
 def reads_or_refuses(parser: Any, data: Any) -> Any:
@@ -72,7 +82,8 @@ def sample_answers() -> dict[str, Any]:
     return {
         "check": json.loads(json.dumps(check)),
         "order": json.loads(json.dumps(sandbox.orders[order_id])),
-        "trackings": json.loads(json.dumps([{"id": int(order_id), "trackings": sandbox.parcels[order_id]}])),
+        "trackings": json.loads(json.dumps(sandbox.trackings_of([order_id]))),
+        "reference": {"id": order_id, "totalPaidTaxIncl": f"{sandbox.orders[order_id]['totalPaidTaxIncl']:.2f}"},
         "carriers": [{"id": str(c.id), "name": c.name} for c in sandbox.carriers],
     }
 
@@ -178,7 +189,13 @@ def test_error_bodies_with_any_message_and_data_never_raise(code: Any, info: Any
 def test_a_real_answer_with_any_one_field_broken_is_read_or_refused(data: st.DataObject) -> None:
     name = data.draw(st.sampled_from(sorted(ANSWERS)))
     answer = ANSWERS[name]
-    parser = {"check": parse_check, "order": parse_order, "trackings": parse_trackings, "carriers": parse_carriers}
+    parser = {
+        "check": parse_check,
+        "order": parse_order,
+        "trackings": parse_trackings,
+        "carriers": parse_carriers,
+        "reference": parse_reference_answer,
+    }
     path = data.draw(st.sampled_from(paths(answer)))
     reads_or_refuses(parser[name], replace(answer, path, data.draw(json_values)))
 
