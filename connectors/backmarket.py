@@ -37,19 +37,9 @@ from typing import Any
 
 import httpx
 
-from connectors.base import (
-    DEFAULT_TIMEOUT,
-    ChannelConnector,
-    LineDecision,
-    OrderPage,
-    ParseReject,
-    RemoteError,
-    StatusPairing,
-    StockUpdate,
-    TrackingInfo,
-)
-from connectors.registry import register_channel
+from connectors.base import DEFAULT_TIMEOUT, ChannelConnector
 from models.incoming import IncomingAddress, IncomingLine, IncomingOrder
+from models.ports import LineDecision, OrderPage, ParseReject, RemoteError, StatusPairing, StockUpdate, TrackingInfo
 
 # Order states.
 STATE_NEW = "0"
@@ -410,11 +400,12 @@ def _short(value: Any) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-@register_channel
 class BackMarketConnector(ChannelConnector):
     kind = "backmarket"
     label = "Back Market"
     sandbox_name = "backmarket"
+    credential_fields = (("token", "API token"),)
+    default_base_url = "https://www.backmarket.fr"
     carrier_code_name = "shipper"
     #: Back Market accepts or refuses one line (SKU) per call, as soon as the merchant decides it.
     decides_each_line = True

@@ -1,8 +1,11 @@
-"""The connector protocol: what Waybill needs from any marketplace (channel) API.
+"""The base of every connector: an HTTP client with Waybill's error rules, and the two connector classes.
 
-Each marketplace has one module in `connectors/` implementing `ChannelConnector` over its real,
-documented HTTP API with httpx, and an emulator in `connectors/sandbox/`. Connectors translate
-the marketplace's own format to `IncomingOrder` and back; they never touch the database.
+The domain's ports (`models.ports`) say what Waybill needs from a marketplace or a supplier; each
+system has one module here implementing `ChannelConnector` or `SupplierConnector` over its real,
+documented HTTP API with httpx, and an emulator in `connectors/sandbox/`. A connector class describes
+itself (kind, label, credential fields, base URL, status pairing), so the registry only collects
+classes. Connectors translate the system's own format to the ports' values and back; they never touch
+the database.
 """
 
 from __future__ import annotations
@@ -12,109 +15,28 @@ import asyncio
 import datetime as dt
 import json
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import httpx
 
 from connectors import jsontext
 from models.incoming import IncomingOrder
+from models.ports import (
+    CannotCancel,
+    CheckResult,
+    LineDecision,
+    OrderPage,
+    RemoteError,
+    StatusPairing,
+    StockUpdate,
+    SupplierOrderRequest,
+    SupplierOrderState,
+    TrackingInfo,
+)
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 GET_ATTEMPTS = 3
 MAX_INLINE_WAIT_S = 5.0
-
-
-class RemoteError(Exception):
-    """A failed exchange. `message` is the remote system's own words where it gave any."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retryable: bool,
-        status_code: int | None = None,
-        retry_after: float | None = None,
-        ambiguous: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retryable = retryable
-        self.status_code = status_code
-        self.retry_after = retry_after
-        #: The request may have been applied remotely (timeout after sending): check before resending.
-        self.ambiguous = ambiguous
-
-
-@dataclass
-class ParseReject:
-    """An order the connector could not understand at all; becomes a connection issue."""
-
-    channel_order_id: str
-    message: str
-    raw: str
-
-
-@dataclass
-class OrderPage:
-    orders: list[IncomingOrder] = field(default_factory=list)
-    rejects: list[ParseReject] = field(default_factory=list)
-    #: Highest update time seen on this page, used to move the import cursor forward.
-    max_updated_at: dt.datetime | None = None
-
-
-@dataclass(frozen=True)
-class LineDecision:
-    channel_line_id: str
-    sku: str
-    accepted: bool
-    quantity: int = 0
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class TrackingInfo:
-    #: The carrier's code on this channel as the merchant set it (empty: the channel gets the name).
-    carrier_code: str
-    carrier_name: str
-    tracking_number: str
-    tracking_url: str = ""
-    #: channel line id → quantity in this parcel
-    lines: Mapping[str, int] = field(default_factory=dict)
-    skus: Mapping[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class StatusPairing:
-    """How a channel's own order states map to Waybill's lifecycle, and what it accepts when.
-
-    `to_internal`: channel state → our status. `from_internal`: our status → the channel state we
-    expect after our change reaches it. `importable`: channel states imported as new orders.
-    `actions`: outbox action → channel states in which the channel accepts it.
-    """
-
-    to_internal: Mapping[str, str]
-    from_internal: Mapping[str, str]
-    importable: frozenset[str]
-    actions: Mapping[str, frozenset[str]]
-    #: Words for channels whose states are codes (Back Market's 1, 3, 9…), shown beside the code.
-    state_names: Mapping[str, str] = field(default_factory=dict)
-
-    def describe(self, channel_state: str) -> str:
-        """The channel's state as a merchant reads it, e.g. `3 (pending shipment)`."""
-        name = self.state_names.get(channel_state)
-        return f"{channel_state} ({name})" if name else channel_state
-
-    def allows(self, action: str, channel_state: str) -> bool:
-        states = self.actions.get(action)
-        return states is not None and (not channel_state or channel_state in states)
-
-    def refusal(self, action: str, channel_state: str) -> str:
-        states = self.actions.get(action)
-        if states is None:
-            return f"This channel has no “{action}” step."
-        allowed = ", ".join(sorted(states))
-        return f"The channel refuses “{action}” while the order is {channel_state}; it needs {allowed}."
 
 
 class ApiClient:
@@ -192,22 +114,21 @@ class ApiClient:
             ) from exc
 
 
-@dataclass(frozen=True)
-class StockUpdate:
-    """The quantity to offer for one of the merchant's SKUs on a channel."""
-
-    sku: str
-    quantity: int
-
-
 class ChannelConnector(ApiClient, abc.ABC):
-    """A marketplace API client. One instance per channel, sharing one httpx client."""
+    """A marketplace API client (`models.ports.ChannelApi`). One instance per channel, sharing one httpx
+    client; the class is its kind (`models.ports.ChannelKind`)."""
 
     kind: ClassVar[str]
     label: ClassVar[str]
     pairing: ClassVar[StatusPairing]
     #: The sandbox mount under /sandbox/<name> used by the demo.
     sandbox_name: ClassVar[str]
+    #: The credential fields a channel of this kind needs, as (key, label) pairs, for the channel form.
+    credential_fields: ClassVar[tuple[tuple[str, str], ...]]
+    #: Credential fields that identify rather than unlock (the form shows them back); all others are secrets.
+    visible_credentials: ClassVar[frozenset[str]] = frozenset()
+    #: The production API's base URL, as the form's example.
+    default_base_url: ClassVar[str]
     #: What this marketplace calls a carrier's code in tracking (`TrackingInfo.carrier_code`); empty when it
     #: takes none, so the carrier list asks for no code on its channels.
     carrier_code_name: ClassVar[str] = ""
@@ -289,120 +210,19 @@ def error_text(response: httpx.Response) -> str:
     return json.dumps(body, ensure_ascii=False)[:500]
 
 
-# --------------------------------------------------------------------------- suppliers
-
-
-@dataclass(frozen=True)
-class SupplierAddress:
-    first_name: str
-    last_name: str
-    street1: str
-    postcode: str
-    city: str
-    country: str
-    company: str = ""
-    street2: str = ""
-    region: str = ""
-    phone: str = ""
-    email: str = ""
-
-
-@dataclass(frozen=True)
-class SupplierLine:
-    """One line of a supplier order, in the supplier's own SKU."""
-
-    sku: str
-    quantity: int
-    #: Our order line id, so tracking per line can be mapped back.
-    order_line_id: int = 0
-
-
-@dataclass(frozen=True)
-class SupplierOrderRequest:
-    """The part of a customer order sent to one supplier. `internal_reference` is our idempotency key."""
-
-    internal_reference: str
-    address: SupplierAddress
-    lines: tuple[SupplierLine, ...]
-    #: The supplier's carrier or shipping method code, from the channel's shipping mapping.
-    shipping_method: str = ""
-    currency: str = "EUR"
-
-
-@dataclass(frozen=True)
-class SupplierProblem:
-    """Why a supplier refuses an order: a stable review code and the supplier's own message."""
-
-    code: str
-    message: str
-    sku: str = ""
-
-
-@dataclass
-class CheckResult:
-    problems: list[SupplierProblem] = field(default_factory=list)
-    #: What the supplier will charge, in minor units, when it says.
-    total_cost: int | None = None
-    currency: str = "EUR"
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-@dataclass(frozen=True)
-class SupplierTracking:
-    carrier: str
-    tracking_number: str
-    tracking_url: str = ""
-    #: supplier SKU → quantity in this parcel (empty: the whole order)
-    skus: Mapping[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class SupplierOrderState:
-    """The supplier's view of one order. `status` is one of SUPPLIER_STATUSES."""
-
-    supplier_order_id: str
-    internal_reference: str
-    status: str
-    message: str = ""
-    trackings: list[SupplierTracking] = field(default_factory=list)
-
-
-#: Supplier order statuses as Waybill shows them in the order history.
-SUPPLIER_STATUSES = ("pending", "processed", "on_hold", "shipped", "cancelled", "failed", "error")
-
-
-class SupplierRefused(RemoteError):
-    """The supplier refused the order for a business reason (never retried as is)."""
-
-    def __init__(self, problems: list[SupplierProblem], status_code: int | None = None) -> None:
-        super().__init__("; ".join(p.message for p in problems), retryable=False, status_code=status_code)
-        self.problems = problems
-
-
-class CannotCancel(RemoteError):
-    """The supplier's API has no way to cancel an order: the merchant cancels it on the supplier's site."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, retryable=False)
-
-
-class AlreadyExists(RemoteError):
-    """The supplier already has an order with this reference (e.g. BigBuy ER008, ShipBob 422)."""
-
-    def __init__(self, message: str, supplier_order_id: str = "") -> None:
-        super().__init__(message, retryable=False)
-        self.supplier_order_id = supplier_order_id
-
-
 class SupplierConnector(ApiClient, abc.ABC):
-    """A supplier or warehouse API client, one instance per supplier."""
+    """A supplier or warehouse API client (`models.ports.SupplierApi`), one instance per supplier; the
+    class is its kind (`models.ports.SupplierKind`)."""
 
     kind: ClassVar[str]
     label: ClassVar[str]
     sandbox_name: ClassVar[str]
+    #: The credential fields this kind reads, as (key, label) pairs, for the supplier form.
+    credential_fields: ClassVar[tuple[tuple[str, str], ...]]
+    #: Credential fields that identify rather than unlock (the form shows them back); all others are secrets.
+    visible_credentials: ClassVar[frozenset[str]] = frozenset()
+    #: The production API's base URL, as the form's example.
+    default_base_url: ClassVar[str]
     #: The supplier works prepaid: orders are paid from a wallet that must cover them.
     prepaid: ClassVar[bool] = False
 

@@ -50,21 +50,17 @@ from urllib.parse import quote
 import httpx
 
 from connectors import json_fields
-from connectors.base import (
-    DEFAULT_TIMEOUT,
+from connectors.base import DEFAULT_TIMEOUT, SupplierConnector, error_text, retry_after
+from models.ports import (
     AlreadyExists,
     CheckResult,
     RemoteError,
-    SupplierConnector,
     SupplierOrderRequest,
     SupplierOrderState,
     SupplierProblem,
     SupplierRefused,
     SupplierTracking,
-    error_text,
-    retry_after,
 )
-from connectors.registry import register_supplier
 
 CURRENCY = "EUR"
 PAYMENT_METHOD = "moneybox"
@@ -554,11 +550,12 @@ class BigBuyError(RemoteError):
         self.problems = problems_for(error)
 
 
-@register_supplier
 class BigBuyConnector(SupplierConnector):
     kind: ClassVar[str] = "bigbuy"
     label: ClassVar[str] = "BigBuy"
     sandbox_name: ClassVar[str] = "bigbuy"
+    credential_fields: ClassVar[tuple[tuple[str, str], ...]] = (("api_key", "API key"),)
+    default_base_url: ClassVar[str] = "https://api.bigbuy.eu"
     prepaid: ClassVar[bool] = True
     #: Per-request timeout; tests and slow connections may change it on the instance.
     timeout: httpx.Timeout = DEFAULT_TIMEOUT

@@ -48,18 +48,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from babel.numbers import get_currency_precision
 
-from connectors.base import (
-    ChannelConnector,
-    LineDecision,
-    OrderPage,
-    ParseReject,
-    RemoteError,
-    StatusPairing,
-    StockUpdate,
-    TrackingInfo,
-)
-from connectors.registry import register_channel
+from connectors.base import ChannelConnector
 from models.incoming import IncomingAddress, IncomingLine, IncomingOrder
+from models.ports import LineDecision, OrderPage, ParseReject, RemoteError, StatusPairing, StockUpdate, TrackingInfo
 
 BLOCKED = "blocked"
 OPEN = "open"
@@ -474,12 +465,13 @@ def _in_mall_words(error: RemoteError) -> RemoteError | None:
     )
 
 
-@register_channel
 class MallConnector(ChannelConnector):
     kind: ClassVar[str] = "mall"
     label: ClassVar[str] = "MALL"
     pairing: ClassVar[StatusPairing] = MALL_PAIRING
     sandbox_name: ClassVar[str] = "mall"
+    credential_fields: ClassVar[tuple[tuple[str, str], ...]] = (("client_id", "Client ID"),)
+    default_base_url: ClassVar[str] = "https://mpapi.mallgroup.com"
     #: MALL confirms or cancels whole orders; it has no way to refuse single items.
     refuses_single_lines: ClassVar[bool] = False
 

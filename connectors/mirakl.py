@@ -31,19 +31,9 @@ from urllib.parse import quote
 import httpx
 
 from connectors import json_fields, jsontext
-from connectors.base import (
-    DEFAULT_TIMEOUT,
-    ChannelConnector,
-    LineDecision,
-    OrderPage,
-    ParseReject,
-    RemoteError,
-    StatusPairing,
-    StockUpdate,
-    TrackingInfo,
-)
-from connectors.registry import register_channel
+from connectors.base import DEFAULT_TIMEOUT, ChannelConnector
 from models.incoming import IncomingAddress, IncomingLine, IncomingOrder
+from models.ports import LineDecision, OrderPage, ParseReject, RemoteError, StatusPairing, StockUpdate, TrackingInfo
 
 #: Largest page OR11 serves.
 MAX_PAGE_SIZE = 100
@@ -374,12 +364,13 @@ def parse_offer_error_report(text: str) -> dict[str, str]:
     }
 
 
-@register_channel
 class MiraklConnector(ChannelConnector):
     kind: ClassVar[str] = "mirakl"
     label: ClassVar[str] = "Mirakl"
     carrier_code_name: ClassVar[str] = "carrier code"
     sandbox_name: ClassVar[str] = "mirakl"
+    credential_fields: ClassVar[tuple[tuple[str, str], ...]] = (("api_key", "API key"),)
+    default_base_url: ClassVar[str] = "https://yourshop.mirakl.net"
     pairing: ClassVar[StatusPairing] = MIRAKL_PAIRING
     page_size: ClassVar[int] = MAX_PAGE_SIZE
     #: Offers per OF24 import.

@@ -1,68 +1,110 @@
-"""Connector kinds by name, for channels stored in the database."""
+"""The connector kinds this installation knows: the built-in ones and those installed as packages.
+
+A connector class describes itself (kind, label, credential fields, base URL, status pairing); the
+registry only collects the classes. A connector shipped as a separate distribution declares it in an
+entry-point group, `waybill.channels` or `waybill.suppliers`, e.g. in its pyproject.toml:
+
+    [project.entry-points."waybill.channels"]
+    acme = "waybill_acme:AcmeConnector"
+
+Built-in kinds win over an installed one of the same kind; a plugin that does not load, or is not a
+connector class, is left out with a warning in the log rather than stopping Waybill.
+"""
 
 from __future__ import annotations
 
-from connectors.base import ChannelConnector
+import functools
+import importlib
+import logging
+from collections.abc import Mapping
+from importlib.metadata import entry_points
+from typing import TypeVar
 
-CHANNEL_CONNECTORS: dict[str, type[ChannelConnector]] = {}
+from connectors.base import ChannelConnector, SupplierConnector
+from models import ports
+
+log = logging.getLogger(__name__)
+
+CHANNEL_GROUP = "waybill.channels"
+SUPPLIER_GROUP = "waybill.suppliers"
+BUILTIN_CHANNELS = ("connectors.mirakl:MiraklConnector", "connectors.backmarket:BackMarketConnector",
+                    "connectors.mall:MallConnector")  # fmt: skip
+BUILTIN_SUPPLIERS = ("connectors.bigbuy:BigBuyConnector", "connectors.shipbob:ShipBobConnector")
+
+Kind = TypeVar("Kind", ChannelConnector, SupplierConnector)
 
 
-def register_channel(cls: type[ChannelConnector]) -> type[ChannelConnector]:
-    CHANNEL_CONNECTORS[cls.kind] = cls
-    return cls
+def _load(target: str) -> object:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _collect(builtin: tuple[str, ...], group: str, base: type[Kind]) -> dict[str, type[Kind]]:
+    kinds: dict[str, type[Kind]] = {}
+    for target in builtin:
+        cls = _load(target)
+        assert isinstance(cls, type) and issubclass(cls, base), target
+        kinds[cls.kind] = cls
+    for point in entry_points(group=group):
+        try:
+            cls = point.load()
+        except Exception:
+            log.warning("The %s connector %r (%s) does not load; it is left out.", group, point.name, point.value,
+                        exc_info=True)  # fmt: skip
+            continue
+        if not (isinstance(cls, type) and issubclass(cls, base) and isinstance(getattr(cls, "kind", None), str)):
+            log.warning("The %s entry point %r (%s) is not a %s with a kind; it is left out.", group, point.name,
+                        point.value, base.__name__)  # fmt: skip
+            continue
+        if cls.kind in kinds:
+            log.warning("The %s connector %r (%s) has the kind %r of another connector; it is left out.", group,
+                        point.name, point.value, cls.kind)  # fmt: skip
+            continue
+        kinds[cls.kind] = cls
+    return kinds
+
+
+@functools.cache
+def _channels() -> Mapping[str, type[ChannelConnector]]:
+    return _collect(BUILTIN_CHANNELS, CHANNEL_GROUP, ChannelConnector)
+
+
+@functools.cache
+def _suppliers() -> Mapping[str, type[SupplierConnector]]:
+    return _collect(BUILTIN_SUPPLIERS, SUPPLIER_GROUP, SupplierConnector)
+
+
+def channel_kinds() -> dict[str, type[ChannelConnector]]:
+    return dict(_channels())
+
+
+def supplier_kinds() -> dict[str, type[SupplierConnector]]:
+    return dict(_suppliers())
 
 
 def channel_connector_class(kind: str) -> type[ChannelConnector]:
-    _load_builtin()
     try:
-        return CHANNEL_CONNECTORS[kind]
+        return _channels()[kind]
     except KeyError:
         raise KeyError(f"No connector for channel kind “{kind}”.") from None
 
 
-def channel_kinds() -> dict[str, type[ChannelConnector]]:
-    _load_builtin()
-    return dict(CHANNEL_CONNECTORS)
+def reload() -> None:
+    """Look for installed connectors again (after installing one while running, and in tests)."""
+    _channels.cache_clear()
+    _suppliers.cache_clear()
 
 
-def _load_builtin() -> None:
-    # Importing the modules registers them.
-    import connectors.backmarket
-    import connectors.mall
-    import connectors.mirakl  # noqa: F401
+class _Registry:
+    """The registry as the domain's `ports.Directory`."""
+
+    def channel_kinds(self) -> Mapping[str, ports.ChannelKind]:
+        return _channels()
+
+    def supplier_kinds(self) -> Mapping[str, ports.SupplierKind]:
+        return _suppliers()
 
 
-#: The credential fields each channel kind needs, as (key, label) pairs, for the channel form.
-CREDENTIAL_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "mirakl": (("api_key", "API key"),),
-    "backmarket": (("token", "API token"),),
-    "mall": (("client_id", "Client ID"),),
-}
-
-
-SUPPLIER_CONNECTORS: dict[str, type] = {}
-
-
-def register_supplier(cls: type) -> type:
-    SUPPLIER_CONNECTORS[cls.kind] = cls
-    return cls
-
-
-def supplier_kinds() -> dict[str, type]:
-    import connectors.bigbuy
-    import connectors.shipbob  # noqa: F401
-
-    return dict(SUPPLIER_CONNECTORS)
-
-
-#: The credential fields each supplier kind reads (see the connector), as (key, label) pairs, for the supplier form.
-SUPPLIER_CREDENTIAL_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "bigbuy": (("api_key", "API key"),),
-    "shipbob": (("token", "Personal access token"), ("channel_id", "Channel id")),
-}
-
-#: Credential fields that identify rather than unlock (the form shows them back); all others are secrets.
-SUPPLIER_VISIBLE_CREDENTIALS: dict[str, frozenset[str]] = {"shipbob": frozenset({"channel_id"})}
-
-#: Each supplier kind's production API base URL, as the form's example.
-SUPPLIER_BASE_URLS: dict[str, str] = {"bigbuy": "https://api.bigbuy.eu", "shipbob": "https://api.shipbob.com"}
+def install() -> None:
+    """Hand the known connector kinds to the domain; the application calls it when it starts."""
+    ports.install_directory(_Registry())

@@ -38,20 +38,18 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from connectors import json_fields
-from connectors.base import (
-    DEFAULT_TIMEOUT,
+from connectors.base import DEFAULT_TIMEOUT, SupplierConnector
+from models.ports import (
     AlreadyExists,
     CheckResult,
     RemoteError,
     SupplierAddress,
-    SupplierConnector,
     SupplierOrderRequest,
     SupplierOrderState,
     SupplierProblem,
     SupplierRefused,
     SupplierTracking,
 )
-from connectors.registry import register_supplier
 
 API_VERSION = "2026-01"
 DEFAULT_SHIPPING_METHOD = "Standard"
@@ -547,11 +545,16 @@ class ShipBobRejected(RemoteError):
         self.errors = errors
 
 
-@register_supplier
 class ShipBobConnector(SupplierConnector):
     kind: ClassVar[str] = "shipbob"
     label: ClassVar[str] = "ShipBob"
     sandbox_name: ClassVar[str] = "shipbob"
+    credential_fields: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("token", "Personal access token"),
+        ("channel_id", "Channel id"),
+    )
+    visible_credentials: ClassVar[frozenset[str]] = frozenset({"channel_id"})
+    default_base_url: ClassVar[str] = "https://api.shipbob.com"
     prepaid: ClassVar[bool] = False
     api_version: ClassVar[str] = API_VERSION
     #: Per-request timeout; tests may change it on the instance.

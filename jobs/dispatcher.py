@@ -15,11 +15,12 @@ from typing import Any
 
 import httpx
 
-from connectors.base import ChannelConnector, LineDecision, RemoteError, TrackingInfo
+from connectors.base import ChannelConnector
 from connectors.registry import channel_kinds
 from jobs.connections import channel_connector
-from jobs.importer import INSTANCE_ID
+from jobs.instance import INSTANCE_ID
 from models.outbox import claim_due, claim_for_order, give_up, mark_done, schedule_retry
+from models.ports import LineDecision, RemoteError, TrackingInfo
 from models.tables import Channel, Order, OutboxMessage
 
 log = logging.getLogger(__name__)

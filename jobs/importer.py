@@ -5,24 +5,24 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import logging
-import os
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 
-from connectors.base import ChannelConnector, OrderPage, RemoteError
+from connectors.base import ChannelConnector
 from jobs.connections import channel_connector
+from jobs.instance import INSTANCE_ID
+from jobs.stock_jobs import reserve_imported
 from models.channel_status import follow_channel_states, only_open_or_known
 from models.import_runs import claim_import, finish_import, poll_start, renew_import
 from models.importing import ImportResult, import_orders
 from models.incoming import IncomingOrder
+from models.ports import OrderPage, RemoteError
 from models.sync_issues import record_issue, resolve_import_issues
 
 log = logging.getLogger(__name__)
 
-INSTANCE_ID = f"{socket.gethostname()}:{os.getpid()}"
 #: Orders stored per transaction. A backfill reads pages of 50–100 orders; committing each alone
 #: rewrites the same index pages over and over (on SQLite, the import then runs at half speed).
 IMPORT_BATCH = 1_000
@@ -59,8 +59,6 @@ async def sync_channel(channel_id: int, client: httpx.AsyncClient, owner: str = 
         if batch:
             result.merge(await import_orders(channel, batch))
             await follow_channel_states(channel, batch, connector.pairing.to_internal)
-            from jobs.stock_jobs import reserve_imported  # imports this module
-
             await reserve_imported({line.sku for order in batch for line in order.lines})
             batch.clear()
         cursor = batch_cursor

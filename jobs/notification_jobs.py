@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from connectors.smtp import MailError, SmtpConfig, send_mail
-from jobs.importer import INSTANCE_ID
+from jobs.instance import INSTANCE_ID
 from jobs.scheduler import JobInstaller
 from models.mail_queue import claim_mail, keep_queued, mail_failed, mark_kept, mark_sent, postpone_mail
 from models.notifications import GATHER, NO_ADDRESS, NO_MAIL_SERVER, SPACING, gather_due

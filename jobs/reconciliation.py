@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import httpx
 
-from connectors.base import RemoteError
 from jobs.connections import channel_connector, supplier_connector
 from jobs.dispatcher import dispatch_channel_order_now
 from jobs.http import http_client
@@ -18,6 +17,7 @@ from models.channels import get_channel
 from models.errors import DomainError
 from models.importing import import_orders
 from models.lifecycle import STATUS_LABELS, OrderStatus
+from models.ports import RemoteError
 from models.reconcile import Report, find_order, reconcile, requeue_messages
 from models.tables import SupplierOrder
 

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from connectors.base import RemoteError
 from connectors.registry import channel_kinds, supplier_kinds
 from jobs.connections import supplier_connector
 from jobs.dispatcher import _deliver_all
 from jobs.http import http_client
-from jobs.importer import INSTANCE_ID
+from jobs.instance import INSTANCE_ID
 from models.clock import now
 from models.outbox import claim_ids
+from models.ports import RemoteError
 from models.stock import PlanResult, plan_offers, record_supplier_stock
 from models.stock_issues import record_pull_issue, resolve_pull_issues
 from models.suppliers import refresh_wallet

@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 
-from connectors.base import RemoteError, StockUpdate
 from jobs.connections import channel_connector
 from models.outbox import give_up, mark_done, schedule_retry
+from models.ports import RemoteError, StockUpdate
 from models.stock_push import offers_to_send, record_push_failing, record_pushed
 from models.tables import Channel
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from connectors.registry import channel_kinds
 from models.actors import Actor
 from models.errors import Conflict, DomainError, FieldErrors
 from models.lifecycle import FINAL_STATUSES, LineStatus, OrderStatus, decision_status
 from models.order_change import OrderChange, change_order
+from models.ports import directory
 from models.tables import Channel, Event
 
 REJECTION_REASONS: dict[str, str] = {
@@ -62,7 +62,7 @@ class ChannelDecisions:
 
 def decisions_for_kind(kind: str, name: str = "") -> ChannelDecisions:
     """How a channel of `kind` takes decisions; a kind without a connector gets them all at once."""
-    connector = channel_kinds().get(kind)
+    connector = directory().channel_kinds().get(kind)
     if connector is None:
         return ChannelDecisions(label=name or kind)
     return ChannelDecisions(connector.label, connector.decides_each_line, connector.refuses_single_lines)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from connectors.registry import channel_kinds
 from models.errors import FieldErrors, NotFound
+from models.ports import directory
 from models.quoting import quoted
 from models.tables import Carrier, Channel
 
@@ -174,7 +174,7 @@ async def list_carriers(active_only: bool = False) -> list[dict[str, Any]]:
 
 async def code_channels() -> list[dict[str, Any]]:
     """Every channel, each with what its marketplace calls a carrier's code (`code_name`; empty: it takes none)."""
-    kinds = channel_kinds()
+    kinds = directory().channel_kinds()
     rows = await Channel.select(Channel.id, Channel.name, Channel.kind).order_by(Channel.name)
     return [{**row, "code_name": getattr(kinds.get(row["kind"]), "carrier_code_name", "")} for row in rows]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.registry import channel_connector_class
+from models.ports import directory
 from models.tables import Channel, Order, OutboxMessage, SupplierOrder
 
 #: The outbox action that tells the channel about each closing step.
@@ -81,10 +81,8 @@ async def _channel_part(report: Report, order_id: int, action: str) -> None:
 
 
 def _has_step(kind: str, action: str) -> bool:
-    try:
-        return action in channel_connector_class(kind).pairing.actions
-    except KeyError:
-        return True  # a channel kind without a connector: its message simply waits
+    connector = directory().channel_kinds().get(kind)
+    return connector is None or action in connector.pairing.actions  # without a connector: it simply waits
 
 
 def _sentence(text: Any) -> str:

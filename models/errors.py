@@ -1,11 +1,7 @@
-"""Domain errors. Each carries a message a merchant can read and act on."""
+"""Domain errors. Each carries a message a merchant can read and act on (the lifecycle's own refusal,
+`TransitionRefused`, lives beside its table in `models.lifecycle`)."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from models.lifecycle import OrderStatus
 
 __all__ = [
     "Conflict",
@@ -14,7 +10,6 @@ __all__ = [
     "NeedsConfirmation",
     "NotFound",
     "OrderFinal",
-    "TransitionRefused",
 ]
 
 
@@ -32,15 +27,6 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     """Someone else changed the record first; the caller's change was not applied."""
-
-
-class TransitionRefused(DomainError):
-    """The lifecycle does not allow this change; nothing was changed."""
-
-    def __init__(self, current: OrderStatus, target: OrderStatus, message: str) -> None:
-        super().__init__(message)
-        self.current = current
-        self.target = target
 
 
 class OrderFinal(DomainError):

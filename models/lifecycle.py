@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 # A `DomainError`, so the web layer answers a refusal with its message like any other refusal.
-from models.errors import TransitionRefused
+from models.errors import DomainError
+
+
+class TransitionRefused(DomainError):
+    """The lifecycle does not allow this change; nothing was changed."""
+
+    def __init__(self, current: OrderStatus, target: OrderStatus, message: str) -> None:
+        super().__init__(message)
+        self.current = current
+        self.target = target
 
 
 class OrderStatus(StrEnum):
@@ -63,7 +72,7 @@ STATUS_LABELS: dict[OrderStatus, str] = {
 
 S = OrderStatus
 
-#: Supplier order statuses (connectors.base.SUPPLIER_STATUSES) meaning the supplier has the order.
+#: Supplier order statuses (models.ports.SUPPLIER_STATUSES) meaning the supplier has the order.
 AT_SUPPLIER: frozenset[str] = frozenset({"processed", "on_hold", "shipped"})
 
 #: Every allowed (from, to) pair. Anything not listed is refused.

@@ -17,13 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from connectors.base import RemoteError, SupplierOrderState
 from models.actors import Actor
 from models.clock import now
 from models.dispatch import create_supplier_order
 from models.errors import DomainError, NeedsConfirmation
 from models.lifecycle import AT_SUPPLIER, LineStatus, OrderStatus
 from models.order_change import OrderChange, change_order, load_lines, load_order
+from models.ports import RemoteError, SupplierOrderState
 from models.quoting import quoted
 from models.sync_issues import record_issue, resolve_order_issues
 from models.tables import CatalogItem, ReviewIssue, Supplier, SupplierOrder, SupplierOrderLine

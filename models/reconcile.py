@@ -26,11 +26,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from connectors.base import ChannelConnector, RemoteError, StatusPairing, SupplierConnector
 from models import db
 from models.clock import now
 from models.import_runs import OVERLAP
 from models.incoming import IncomingOrder
+from models.ports import ChannelApi, RemoteError, StatusPairing, SupplierApi
 from models.tables import Channel, Order, OutboxMessage, Supplier, SupplierOrder
 
 LOST, DUPLICATED, MISMATCHED = "lost", "duplicated", "mismatched"
@@ -103,8 +103,8 @@ class Report:
         return not self.findings and not any(c.errors for c in self.channels)
 
 
-ChannelConnect = Callable[[dict[str, Any]], ChannelConnector]
-SupplierConnect = Callable[[dict[str, Any]], SupplierConnector]
+ChannelConnect = Callable[[dict[str, Any]], ChannelApi]
+SupplierConnect = Callable[[dict[str, Any]], SupplierApi]
 
 
 def states_agree(pairing: StatusPairing, status: str, channel_state: str) -> bool:
@@ -160,7 +160,7 @@ async def reconcile(
     wanted = list(channel_ids) if channel_ids is not None else None
     query = query.where(Channel.id.is_in(wanted)) if wanted else query.where(Channel.active == True)  # noqa: E712
     suppliers = {row["id"]: row for row in await Supplier.select()}
-    supplier_clients: dict[int, SupplierConnector | None] = {}
+    supplier_clients: dict[int, SupplierApi | None] = {}
     for channel in await query:
         tally = ChannelTally(channel["id"], channel["name"])
         report.channels.append(tally)
@@ -177,7 +177,7 @@ async def reconcile(
     return report
 
 
-async def channel_orders(connector: ChannelConnector, since: dt.datetime | None) -> dict[str, IncomingOrder]:
+async def channel_orders(connector: ChannelApi, since: dt.datetime | None) -> dict[str, IncomingOrder]:
     """Every order the channel lists (open ones, and closed ones where its API lists them), page by page."""
     if "include_closed" in inspect.signature(connector.fetch_orders).parameters:
         pages = connector.fetch_orders(since, include_closed=True)
@@ -192,7 +192,7 @@ async def channel_orders(connector: ChannelConnector, since: dt.datetime | None)
 
 async def _reconcile_channel(
     channel: dict[str, Any],
-    connector: ChannelConnector,
+    connector: ChannelApi,
     since: dt.datetime | None,
     tally: ChannelTally,
     findings: list[Finding],
@@ -327,7 +327,7 @@ async def patiently(read: Callable[[], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")
 
 
-async def _read_states(connector: ChannelConnector, channel_order_ids: list[str]) -> dict[str, str | RemoteError]:
+async def _read_states(connector: ChannelApi, channel_order_ids: list[str]) -> dict[str, str | RemoteError]:
     """One state read per order the listing did not show (e.g. closed ones its API does not list)."""
     semaphore = asyncio.Semaphore(READ_CONCURRENCY)
 
@@ -363,7 +363,7 @@ async def _reconcile_suppliers(
     channel: dict[str, Any],
     since: dt.datetime | None,
     suppliers: dict[int, dict[str, Any]],
-    clients: dict[int, SupplierConnector | None],
+    clients: dict[int, SupplierApi | None],
     connect: SupplierConnect,
     tally: ChannelTally,
     findings: list[Finding],

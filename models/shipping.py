@@ -19,8 +19,15 @@ from typing import Any
 from models.actors import Actor
 from models.carriers import carrier_named, channel_code, get_carrier, matches_format, tracking_url
 from models.clock import now
-from models.errors import DomainError, FieldErrors, NotFound, TransitionRefused
-from models.lifecycle import FINAL_STATUSES, LineStatus, OrderStatus, check_transition, shipping_status
+from models.errors import DomainError, FieldErrors, NotFound
+from models.lifecycle import (
+    FINAL_STATUSES,
+    LineStatus,
+    OrderStatus,
+    TransitionRefused,
+    check_transition,
+    shipping_status,
+)
 from models.order_change import OrderChange, change_order
 from models.quoting import quoted
 from models.search_terms import identifier_terms

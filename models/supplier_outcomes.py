@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from connectors.base import SupplierAddress, SupplierLine, SupplierOrderRequest, SupplierProblem
 from models.actors import Actor
 from models.clock import now
 from models.closing import queue_supplier_cancel
 from models.lifecycle import OrderStatus
 from models.money import amount_with_code
 from models.order_change import change_order
+from models.ports import SupplierAddress, SupplierLine, SupplierOrderRequest, SupplierProblem
 from models.tables import Order, ReviewIssue, Shipment, Supplier, SupplierOrder, SupplierOrderLine
 
 #: Where an order with a refused supplier order may go to Pending review from.

@@ -7,14 +7,15 @@ prepaid wallet, and whether orders go to it at all.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from connectors.registry import SUPPLIER_BASE_URLS, SUPPLIER_CREDENTIAL_FIELDS, SUPPLIER_VISIBLE_CREDENTIALS
 from models import credentials
 from models.clock import now
 from models.errors import FieldErrors
+from models.ports import SupplierKind, directory
 from models.quoting import quoted
 from models.suppliers import get_supplier
 from models.tables import Supplier, SupplierOrder
@@ -42,7 +43,8 @@ def credential_fields_set(supplier: dict[str, Any]) -> list[str]:
 
 def visible_credentials(supplier: dict[str, Any]) -> dict[str, str]:
     """The stored credentials that are identifiers, not secrets (e.g. ShipBob's channel id), to show back."""
-    shown = SUPPLIER_VISIBLE_CREDENTIALS.get(supplier["kind"], frozenset())
+    kind = directory().supplier_kinds().get(supplier["kind"])
+    shown = kind.visible_credentials if kind else frozenset()
     return {k: v for k, v in credentials.decrypt(supplier.get("credentials", "")).items() if k in shown}
 
 
@@ -51,7 +53,7 @@ async def kind_locked(supplier_id: int) -> bool:
     return await SupplierOrder.exists().where(SupplierOrder.supplier == supplier_id)
 
 
-async def create_supplier(form: SupplierForm, known_kinds: dict[str, Any]) -> int:
+async def create_supplier(form: SupplierForm, known_kinds: Mapping[str, SupplierKind]) -> int:
     values, secrets = await _checked(form, known_kinds, None)
     try:
         rows = await Supplier.insert(
@@ -64,7 +66,7 @@ async def create_supplier(form: SupplierForm, known_kinds: dict[str, Any]) -> in
     return rows[0]["id"]
 
 
-async def update_supplier(supplier_id: int, form: SupplierForm, known_kinds: dict[str, Any]) -> None:
+async def update_supplier(supplier_id: int, form: SupplierForm, known_kinds: Mapping[str, SupplierKind]) -> None:
     current = await get_supplier(supplier_id)
     values, secrets = await _checked(form, known_kinds, current)
     updates = {getattr(Supplier, k): v for k, v in values.items()}
@@ -79,7 +81,7 @@ async def update_supplier(supplier_id: int, form: SupplierForm, known_kinds: dic
 
 
 async def _checked(
-    form: SupplierForm, known_kinds: dict[str, Any], current: dict[str, Any] | None
+    form: SupplierForm, known_kinds: Mapping[str, SupplierKind], current: dict[str, Any] | None
 ) -> tuple[dict[str, Any], dict[str, str] | None]:
     """The row's values and the credentials to store (None: keep them as they are), or every field's error."""
     errors: dict[str, str] = {}
@@ -106,13 +108,13 @@ async def _checked(
     base_url = form.base_url.strip().rstrip("/")
     parsed = urlparse(base_url)
     if (parsed.scheme not in ("http", "https") or not parsed.netloc) and not (kept_unknown and not base_url):
-        example = SUPPLIER_BASE_URLS.get(kind, "https://api.example.com")
+        example = connector.default_base_url if connector else "https://api.example.com"
         errors["base_url"] = f"Enter the API base URL, starting with https:// (e.g. {example})."
 
     if connector is not None and form.prepaid and not getattr(connector, "prepaid", False):
         errors["prepaid"] = f"{label} has no prepaid wallet (it bills by invoice): untick Prepaid wallet."
 
-    secrets = None if kept_unknown else _credentials(form, kind, label, current, errors)
+    secrets = None if kept_unknown or connector is None else _credentials(form, connector, current, errors)
     if errors:
         raise FieldErrors(errors)
     values = {"name": name, "kind": kind, "base_url": base_url, "prepaid": form.prepaid, "active": form.active}
@@ -120,14 +122,15 @@ async def _checked(
 
 
 def _credentials(
-    form: SupplierForm, kind: str, label: str, current: dict[str, Any] | None, errors: dict[str, str]
+    form: SupplierForm, connector: SupplierKind, current: dict[str, Any] | None, errors: dict[str, str]
 ) -> dict[str, str]:
     """The kind's credentials: typed values, else (for secrets) the stored ones of the same kind."""
+    kind, label = connector.kind, connector.label
     same_kind = current is not None and current["kind"] == kind
     stored = credentials.decrypt(current["credentials"]) if same_kind else {}
-    visible = SUPPLIER_VISIBLE_CREDENTIALS.get(kind, frozenset())
+    visible = connector.visible_credentials
     values: dict[str, str] = {}
-    for key, field_label in SUPPLIER_CREDENTIAL_FIELDS.get(kind, ()):
+    for key, field_label in connector.credential_fields:
         typed = form.credentials.get(key, "").strip()
         value = typed if key in visible else typed or stored.get(key, "")
         if not value:

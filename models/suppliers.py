@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.base import RemoteError, SupplierConnector
 from models import db
 from models.clock import now
 from models.errors import NotFound
+from models.ports import RemoteError, SupplierApi
 from models.sync_issues import record_issue
 from models.tables import Supplier, SyncIssue
 
@@ -44,7 +44,7 @@ class WalletRefresh:
     message: str
 
 
-async def refresh_wallet(supplier_id: int, connect: Callable[[dict[str, Any]], SupplierConnector]) -> WalletRefresh:
+async def refresh_wallet(supplier_id: int, connect: Callable[[dict[str, Any]], SupplierApi]) -> WalletRefresh:
     """Ask the supplier for its prepaid balance and keep it, with the time, on the supplier.
 
     `connect` builds the supplier's API client from its row. A failed exchange is recorded as a

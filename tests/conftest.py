@@ -15,6 +15,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from connectors import registry
 from models import credentials, db
 from models.actors import Actor
 from models.clock import now
@@ -27,6 +28,10 @@ from web.app import create_app
 from web.settings import Settings
 
 pytest_plugins = ["tests.sandbox_server"]
+
+# The application hands the connector kinds to the domain when it starts; tests that call the domain
+# directly need the same directory.
+registry.install()
 
 TEST_PASSWORD = "correct-horse-battery"
 

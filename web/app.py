@@ -29,6 +29,7 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from connectors import registry
 from jobs.http import close_http_client
 from models import credentials, db
 from models.clock import now
@@ -152,6 +153,7 @@ def create_app(
     """Build the app. The database in `settings` is bound when the app starts."""
     from web.controllers import ROUTE_HANDLERS
 
+    registry.install()
     settings = settings or Settings.from_env()
     secret = settings.secret_key or "waybill-development-secret-key-not-for-production"
     credentials.configure(secret)

@@ -44,7 +44,8 @@ def demo(host: str, port: int, data_dir: str) -> None:
     import uvicorn
 
     from jobs.channel_jobs import install_channel_jobs
-    from jobs.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_jobs, prepare_demo
+    from jobs.demo.flow import demo_jobs, prepare_demo
+    from jobs.demo.world import DEMO_PASSWORD, DEMO_USERNAME
     from jobs.notification_jobs import notification_jobs
     from jobs.scheduler import scheduler_lifespan
     from jobs.stock_jobs import install_stock_jobs
@@ -173,6 +174,7 @@ def reconcile_command(channels: tuple[str, ...], since, resync: bool, limit: int
 
     Exits with status 1 when anything was found or a channel could not be read.
     """
+    from connectors import registry
     from jobs.http import close_http_client
     from jobs.reconciliation import resync_order, run_reconciliation
     from models import credentials, db
@@ -187,6 +189,7 @@ def reconcile_command(channels: tuple[str, ...], since, resync: bool, limit: int
         )
         raise SystemExit(2)
     credentials.configure(settings.secret_key)
+    registry.install()
     url = settings.database_url or db.database_url_from_env()
 
     async def run() -> int:

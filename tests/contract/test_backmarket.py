@@ -10,10 +10,11 @@ import httpx
 import pytest
 
 from connectors.backmarket import BackMarketConnector
-from connectors.base import DEFAULT_TIMEOUT, LineDecision, OrderPage, RemoteError, TrackingInfo
-from connectors.registry import CHANNEL_CONNECTORS
+from connectors.base import DEFAULT_TIMEOUT
+from connectors.registry import channel_kinds
 from connectors.sandbox.backmarket import DEFAULT_TOKEN, BackMarketSandbox
 from models.incoming import IncomingOrder
+from models.ports import LineDecision, OrderPage, RemoteError, TrackingInfo
 
 OLD = "2024-01-10T08:00:00+00:00"
 RECENT = "2025-06-01T12:00:00+02:00"
@@ -94,7 +95,7 @@ def decisions(order: dict[str, Any], *accepted: bool) -> list[LineDecision]:
 
 
 def test_registered_with_its_pairing() -> None:
-    assert CHANNEL_CONNECTORS["backmarket"] is BackMarketConnector
+    assert channel_kinds()["backmarket"] is BackMarketConnector
     pairing = BackMarketConnector.pairing
     assert pairing.importable == {"1", "3"}
     assert pairing.to_internal["1"] == "awaiting_acceptance"

@@ -9,7 +9,11 @@ from decimal import ROUND_HALF_UP, Decimal
 import httpx
 import pytest
 
-from connectors.base import (
+from connectors.bigbuy import BigBuyConnector
+from connectors.registry import supplier_kinds
+from connectors.sandbox.bigbuy import DEFAULT_API_KEY, BigBuySandbox
+from connectors.sandbox.common import Sandbox
+from models.ports import (
     AlreadyExists,
     RemoteError,
     SupplierAddress,
@@ -17,10 +21,6 @@ from connectors.base import (
     SupplierOrderRequest,
     SupplierRefused,
 )
-from connectors.bigbuy import BigBuyConnector
-from connectors.registry import SUPPLIER_CONNECTORS
-from connectors.sandbox.bigbuy import DEFAULT_API_KEY, BigBuySandbox
-from connectors.sandbox.common import Sandbox
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ async def control(http: httpx.AsyncClient, base_url: str, path: str, body: objec
 
 
 def test_registered_as_a_prepaid_supplier() -> None:
-    assert SUPPLIER_CONNECTORS["bigbuy"] is BigBuyConnector
+    assert supplier_kinds()["bigbuy"] is BigBuyConnector
     assert BigBuyConnector.prepaid and BigBuyConnector.sandbox_name == "bigbuy" and BigBuyConnector.label == "BigBuy"
 
 

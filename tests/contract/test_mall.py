@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.base import LineDecision, OrderPage, RemoteError, TrackingInfo
 from connectors.mall import MALL_PAIRING, MallConnector
 from connectors.sandbox.common import Sandbox
 from connectors.sandbox.mall import DEFAULT_CLIENT_ID, MallSandbox
+from models.ports import LineDecision, OrderPage, RemoteError, TrackingInfo
 from models.validation import order_problems
 
 T0 = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)  # 10:00 in Prague

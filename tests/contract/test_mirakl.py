@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from connectors.base import LineDecision, OrderPage, RemoteError, TrackingInfo
 from connectors.mirakl import MiraklConnector, from_minor_units
 from connectors.sandbox.common import Sandbox
 from connectors.sandbox.mirakl import DEFAULT_API_KEY, MiraklSandbox
+from models.ports import LineDecision, OrderPage, RemoteError, TrackingInfo
 
 T0 = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
 

@@ -8,7 +8,10 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from connectors.base import (
+from connectors.sandbox.common import Sandbox
+from connectors.sandbox.shipbob import DEFAULT_CHANNEL_ID, DEFAULT_TOKEN, ShipBobSandbox
+from connectors.shipbob import API_VERSION, ShipBobConnector
+from models.ports import (
     AlreadyExists,
     RemoteError,
     SupplierAddress,
@@ -16,10 +19,6 @@ from connectors.base import (
     SupplierOrderRequest,
     SupplierRefused,
 )
-from connectors.registry import SUPPLIER_CREDENTIAL_FIELDS
-from connectors.sandbox.common import Sandbox
-from connectors.sandbox.shipbob import DEFAULT_CHANNEL_ID, DEFAULT_TOKEN, ShipBobSandbox
-from connectors.shipbob import API_VERSION, ShipBobConnector
 
 T0 = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
 GOOD = SupplierAddress(
@@ -75,10 +74,10 @@ async def control(http: httpx.AsyncClient, base_url: str, path: str, body: objec
 
 
 def test_registered_with_the_credentials_the_supplier_form_asks_for() -> None:
-    from connectors.registry import SUPPLIER_CONNECTORS
+    from connectors.registry import supplier_kinds
 
-    assert SUPPLIER_CONNECTORS["shipbob"] is ShipBobConnector
-    assert [key for key, _ in SUPPLIER_CREDENTIAL_FIELDS["shipbob"]] == ["token", "channel_id"]
+    assert supplier_kinds()["shipbob"] is ShipBobConnector
+    assert [key for key, _ in ShipBobConnector.credential_fields] == ["token", "channel_id"]
     assert ShipBobConnector.sandbox_name == ShipBobSandbox.name == "shipbob"
 
 

@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from connectors.backmarket import BackMarketConnector
-from connectors.base import RemoteError, StockUpdate
 from connectors.bigbuy import BigBuyConnector
 from connectors.mall import MallConnector
 from connectors.mirakl import MiraklConnector
@@ -16,6 +15,7 @@ from connectors.sandbox import backmarket, bigbuy, mall, mirakl, shipbob
 from connectors.sandbox.bigbuy import Product
 from connectors.sandbox.common import Sandbox
 from connectors.shipbob import ShipBobConnector
+from models.ports import RemoteError, StockUpdate
 
 Serve = Callable[[Sandbox], str]
 

@@ -135,8 +135,8 @@ def placed_at_bigbuy(world, bigbuy: dict, internal_reference: str) -> str:
     """An order the merchant placed on BigBuy's site by hand (its own API, as the website would)."""
     import httpx
 
-    from connectors.base import SupplierAddress, SupplierLine, SupplierOrderRequest
     from jobs.connections import supplier_connector
+    from models.ports import SupplierAddress, SupplierLine, SupplierOrderRequest
 
     async def work() -> str:
         credentials.configure(SERVER_SECRET)

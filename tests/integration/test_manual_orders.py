@@ -8,12 +8,12 @@ from functools import partial
 import httpx
 import pytest
 
-from connectors.base import SupplierAddress, SupplierLine, SupplierOrderRequest
 from jobs.connections import supplier_connector, supplier_lookup
 from jobs.supplier_dispatch import poll_supplier_orders
 from models.actors import Actor
 from models.errors import DomainError, NeedsConfirmation
 from models.manual_orders import link_manual
+from models.ports import SupplierAddress, SupplierLine, SupplierOrderRequest
 from models.tables import Order, ReviewIssue, Shipment, Supplier, SupplierOrder, SupplierOrderLine, SyncIssue
 from tests.conftest import import_one, make_order
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import httpx
 
-from connectors.base import SupplierOrderRequest
 from jobs.connections import supplier_connector
 from jobs.supplier_dispatch import dispatch_order_now, dispatch_supplier_due, poll_supplier_orders
 from models import supplier_outcomes as outcomes
@@ -13,6 +12,7 @@ from models.actors import Actor
 from models.closing import cancel_order
 from models.closing_report import closing_report
 from models.dispatch import process_order
+from models.ports import SupplierOrderRequest
 from models.tables import OutboxMessage, ReviewIssue, Supplier, SupplierOrder, SyncIssue
 from tests.conftest import import_one, make_order
 

@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.base import SUPPLIER_STATUSES, SupplierAddress, SupplierLine, SupplierOrderRequest
 from connectors.bigbuy import (
     BigBuyFormatError,
     ErrorBody,
@@ -31,6 +30,7 @@ from connectors.bigbuy import (
     problems_for,
 )
 from connectors.sandbox.bigbuy import BigBuySandbox
+from models.ports import SUPPLIER_STATUSES, SupplierAddress, SupplierLine, SupplierOrderRequest
 
 json_scalars = (
     st.none()

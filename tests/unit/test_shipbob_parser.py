@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.base import SUPPLIER_STATUSES, SupplierAddress, SupplierLine, SupplierOrderRequest
 from connectors.sandbox.shipbob import ShipBobSandbox
 from connectors.shipbob import (
     ShipBobResponseError,
@@ -23,6 +22,7 @@ from connectors.shipbob import (
     parse_state,
     refusal_problems,
 )
+from models.ports import SUPPLIER_STATUSES, SupplierAddress, SupplierLine, SupplierOrderRequest
 
 json_scalars = (
     st.none()

@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from connectors.registry import CREDENTIAL_FIELDS, channel_kinds
+from connectors.registry import channel_kinds
 from jobs.http import http_client
 from jobs.importer import sync_channel
 from models.auto_accept import AutoAcceptRule
@@ -26,7 +26,7 @@ STATUS_VALUES = frozenset(status.value for status in OrderStatus)
 
 def _form_from(data: dict[str, Any]) -> ChannelForm:
     kind = str(data.get("kind", ""))
-    creds = {key: str(data.get(f"cred_{key}", "")).strip() for key, _ in CREDENTIAL_FIELDS.get(kind, ())}
+    creds = {key: str(data.get(f"cred_{key}", "")).strip() for key, _ in _fields(kind)}
     return ChannelForm(
         name=str(data.get("name", "")),
         kind=kind,
@@ -43,8 +43,13 @@ def _form_from(data: dict[str, Any]) -> ChannelForm:
     )
 
 
+def _fields(kind: str) -> tuple[tuple[str, str], ...]:
+    cls = channel_kinds().get(kind)
+    return cls.credential_fields if cls else ()
+
+
 def _credential_labels(channel: dict[str, Any]) -> list[str]:
-    labels = dict(CREDENTIAL_FIELDS.get(channel["kind"], ()))
+    labels = dict(_fields(channel["kind"]))
     return [labels.get(key, key) for key in credential_fields_set(channel)]
 
 
@@ -81,7 +86,7 @@ class ChannelsController(Controller):
             form=form,
             errors=errors,
             kinds={k: c.label for k, c in channel_kinds().items()},
-            credential_fields=CREDENTIAL_FIELDS,
+            credential_fields={kind: cls.credential_fields for kind, cls in channel_kinds().items()},
             stored_credentials=credential_fields_set(channel) if channel else [],
         )
 

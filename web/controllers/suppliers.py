@@ -14,12 +14,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_422_UNPROCESSABLE_ENTITY
 
-from connectors.registry import (
-    SUPPLIER_BASE_URLS,
-    SUPPLIER_CREDENTIAL_FIELDS,
-    SUPPLIER_VISIBLE_CREDENTIALS,
-    supplier_kinds,
-)
+from connectors.registry import supplier_kinds
 from jobs.connections import supplier_connector
 from jobs.http import http_client
 from models.catalog import supplier_catalog
@@ -60,7 +55,7 @@ TOO_LARGE = (
 
 def _form_from(data: dict[str, Any]) -> SupplierForm:
     kind = str(data.get("kind", "")).strip()
-    creds = {key: str(data.get(f"cred_{kind}_{key}", "")) for key, _ in SUPPLIER_CREDENTIAL_FIELDS.get(kind, ())}
+    creds = {key: str(data.get(f"cred_{kind}_{key}", "")) for key, _ in _fields(kind)}
     return SupplierForm(
         name=str(data.get("name", "")),
         kind=kind,
@@ -71,6 +66,11 @@ def _form_from(data: dict[str, Any]) -> SupplierForm:
     )
 
 
+def _fields(kind: str) -> tuple[tuple[str, str], ...]:
+    cls = supplier_kinds().get(kind)
+    return cls.credential_fields if cls else ()
+
+
 def _kind_label(kind: str) -> str:
     return getattr(supplier_kinds().get(kind), "label", kind)
 
@@ -78,14 +78,15 @@ def _kind_label(kind: str) -> str:
 def _stored_credential_labels(supplier: dict[str, Any]) -> list[str]:
     """Labels of the stored secrets, in the form's order; identifiers such as a channel id are shown apart."""
     stored = credential_fields_set(supplier)
-    fields = SUPPLIER_CREDENTIAL_FIELDS.get(supplier["kind"], ())
-    shown = SUPPLIER_VISIBLE_CREDENTIALS.get(supplier["kind"], frozenset())
+    fields = _fields(supplier["kind"])
+    cls = supplier_kinds().get(supplier["kind"])
+    shown = cls.visible_credentials if cls else frozenset()
     known = [label for key, label in fields if key in stored and key not in shown]
     return known + [key for key in stored if key not in dict(fields)]
 
 
 def _shown_credentials(supplier: dict[str, Any]) -> dict[str, str]:
-    labels = dict(SUPPLIER_CREDENTIAL_FIELDS.get(supplier["kind"], ()))
+    labels = dict(_fields(supplier["kind"]))
     return {labels.get(key, key): value for key, value in visible_credentials(supplier).items()}
 
 
@@ -128,9 +129,9 @@ class SuppliersController(Controller):
             errors=errors,
             kinds={kind: cls.label for kind, cls in kinds.items()},
             prepaid_kinds={kind for kind, cls in kinds.items() if getattr(cls, "prepaid", False)},
-            credential_fields={kind: SUPPLIER_CREDENTIAL_FIELDS.get(kind, ()) for kind in kinds},
-            visible_fields=SUPPLIER_VISIBLE_CREDENTIALS,
-            base_urls=SUPPLIER_BASE_URLS,
+            credential_fields={kind: cls.credential_fields for kind, cls in kinds.items()},
+            visible_fields={kind: cls.visible_credentials for kind, cls in kinds.items()},
+            base_urls={kind: cls.default_base_url for kind, cls in kinds.items()},
             stored_credentials=credential_fields_set(supplier) if supplier else [],
             kind_locked=await kind_locked(supplier["id"]) if supplier else False,
         )

@@ -16,6 +16,7 @@ import random
 from decimal import Decimal
 
 from connectors.sandbox.fake_orders import ADDRESSES, FIRST_NAMES, LAST_NAMES, PRODUCTS, SHIPPING_RATES
+from jobs.demo.world import WALLET_NORMAL, ensure_demo_mappings, ship_at_supplier
 from jobs.importer import sync_channel
 from jobs.supplier_dispatch import dispatch_order_now
 from models.acceptance import accept_order, decide_line, reject_order
@@ -37,7 +38,6 @@ ALPHA3 = {"FR": "FRA", "DE": "DEU", "ES": "ESP", "IT": "ITA", "CZ": "CZE", "NL":
 
 async def seed_history(market, rng: random.Random, days: int = HISTORY_DAYS) -> int:
     """Place and live through one or two Mirakl orders a day over the last `days` days; returns how many."""
-    from jobs.demo import WALLET_NORMAL, ensure_demo_mappings
 
     channel = await Channel.select().where(Channel.kind == "mirakl").first()
     if channel is None:
@@ -117,7 +117,6 @@ def _mirakl_order(order_id: str, rng: random.Random) -> dict:
 
 async def _live(order_id: int, placed: dt.datetime, present: dt.datetime, market, rng: random.Random) -> None:
     """One order's life after it was placed: each step at its moment, none after the present."""
-    from jobs.demo import ship_at_supplier
 
     moment = placed + dt.timedelta(minutes=rng.choice([12, 25, 40, 70, 110, 180, 300, 480, 720]) + rng.randint(0, 9))
     if moment >= present:
