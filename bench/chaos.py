@@ -6,7 +6,7 @@ ship: orders appear at the Mirakl sandbox, the channel's auto-accept and auto-pr
 send them to BigBuy and ShipBob, this script ships them at the supplier sandboxes, and the instances
 follow the parcels and tell the marketplace. Meanwhile instances are killed (SIGKILL) and restarted at
 random. At the end the faults are lifted, the system is left to settle, and the reconciliation report
-(`models.reconcile`, the same as `waybill reconcile`) compares every order in Waybill, at the channel
+(`models.channels.reconcile`, the same as `waybill reconcile`) compares every order in Waybill, at the channel
 and at the suppliers; the sandboxes' own operation counts are checked as well.
 
     uv run python -m bench.chaos                              # 10,000 orders, 3 instances
@@ -212,9 +212,9 @@ async def setup_world(config: Config, sandbox: str) -> None:
     from connectors.sandbox.bigbuy import DEFAULT_API_KEY
     from connectors.sandbox.fake_orders import PRODUCTS
     from connectors.sandbox.shipbob import DEFAULT_CHANNEL_ID, DEFAULT_TOKEN
-    from models import credentials
-    from models.clock import now
-    from models.tables import CatalogItem, Channel, ShippingMapping, Supplier
+    from models.accounts import credentials
+    from models.core.clock import now
+    from models.db.tables import CatalogItem, Channel, ShippingMapping, Supplier
 
     credentials.configure(SECRET)
     stamp = now()
@@ -354,7 +354,7 @@ async def feed(client: httpx.AsyncClient, sandbox: str, config: Config, order_id
 
 async def ship_at_suppliers(client: httpx.AsyncClient, sandbox: str, stop: asyncio.Event) -> None:
     """Play the warehouses: every supplier order Waybill placed is shipped, with a tracking number, once."""
-    from models.tables import Supplier, SupplierOrder
+    from models.db.tables import Supplier, SupplierOrder
 
     kinds = {row["id"]: row["kind"] for row in await Supplier.select(Supplier.id, Supplier.kind)}
     shipped: set[str] = set()
@@ -415,7 +415,7 @@ def settled(state: dict[str, int], orders: int) -> bool:
 
 async def ground_truth(client: httpx.AsyncClient, sandbox: str, order_ids: list[str], outcome: Outcome) -> None:
     """What the sandboxes themselves recorded: each step applied once, every supplier order known."""
-    from models.tables import Shipment, Supplier, SupplierOrder
+    from models.db.tables import Shipment, Supplier, SupplierOrder
 
     semaphore = asyncio.Semaphore(32)
     parcels = {}

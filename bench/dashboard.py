@@ -163,7 +163,7 @@ async def _targets(orders: int) -> dict[str, object]:
 
 async def _match_count(words: str) -> int:
     """How many orders a search matches (for the report; not timed)."""
-    from models.search_terms import prefix_upper_bound, query_words
+    from models.core.search_terms import prefix_upper_bound, query_words
 
     clauses, args = [], []
     for word in query_words(words):

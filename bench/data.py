@@ -1,7 +1,7 @@
 """Vocabulary for the benchmark fill: channels, suppliers, carriers, people, places and products.
 
 Names and places are per country so a customer in Brno is called *Tomáš Dvořák*, not *Hans Rossi*.
-Every postcode generator yields postcodes that pass `models.validation` for its country.
+Every postcode generator yields postcodes that pass `models.orders.validation` for its country.
 """
 
 from __future__ import annotations

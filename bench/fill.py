@@ -1,9 +1,9 @@
 """Generate a realistic order history and bulk-load it into a migrated Waybill database.
 
 The rows are what Waybill's own operations would have written for that history: an import
-(`models.importing`) followed by acceptance, routing to suppliers, shipments, delivery, returns,
+(`models.channels.importing`) followed by acceptance, routing to suppliers, shipments, delivery, returns,
 cancellations and review issues, each with its audit events. Search terms are computed with
-`models.search_terms` exactly as the import and `add_shipment` store them; the per-status counters
+`models.core.search_terms` exactly as the import and `add_shipment` store them; the per-status counters
 are recomputed from the orders at the end so they are exact.
 
 Rows are produced in chunks by `Generator` and written by a backend writer (`SQLiteWriter`,
@@ -24,9 +24,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bench import data
-from models.lifecycle import STATUS_LABELS, OrderStatus
-from models.search_terms import MAX_TERM_LENGTH, identifier_terms, name_terms, normalise, order_terms
-from models.validation import postcode_problem
+from models.core.search_terms import MAX_TERM_LENGTH, identifier_terms, name_terms, normalise, order_terms
+from models.orders.lifecycle import STATUS_LABELS, OrderStatus
+from models.orders.validation import postcode_problem
 
 #: Bump when the generated data changes, so cached databases are rebuilt.
 FILL_VERSION = 1
@@ -168,7 +168,7 @@ def _ascii_name(name: str) -> str:
 
 
 def import_terms(channel_order_id: str, names: list[str], email: str, skus: list[str]) -> set[str]:
-    """`models.search_terms.order_terms`, composed from cached parts; the generator checks the two agree."""
+    """`models.core.search_terms.order_terms`, composed from cached parts; the generator checks the two agree."""
     terms = _fast_identifier(channel_order_id)
     for name in names:
         terms.update(_name_words(name))
@@ -181,7 +181,7 @@ def import_terms(channel_order_id: str, names: list[str], email: str, skus: list
 
 
 def tracking_terms(tracking: str) -> set[str]:
-    """What `models.shipping.add_shipment` stores for a tracking number."""
+    """What `models.fulfilment.shipping.add_shipment` stores for a tracking number."""
     return _fast_identifier(tracking)
 
 

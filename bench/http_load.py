@@ -134,8 +134,8 @@ async def working_copy(args: argparse.Namespace) -> tuple[str, callable]:
 async def make_plan(url: str, path: Path) -> dict:
     """The orders each action works on (each used once), an API token and the pages to open."""
     from connectors.registry import channel_kinds
-    from models.tables import Carrier, User
-    from models.users import create_api_token
+    from models.accounts.users import create_api_token
+    from models.db.tables import Carrier, User
 
     db.bind(db.engine_for(url))
     await db.start_pool(max_size=2)

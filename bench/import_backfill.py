@@ -7,7 +7,7 @@ interpreter, so the server does not compete with the importer for the GIL). Then
 
 - *fetch + parse*: the Mirakl connector reads every page over HTTP and parses it (no database);
   the pages are kept in memory for the next step. Informational.
-- *import step*: `models.importing.import_orders` over those pages, in the batches `sync_channel`
+- *import step*: `models.channels.importing.import_orders` over those pages, in the batches `sync_channel`
   stores (pages gathered up to `IMPORT_BATCH` orders, one transaction each), into an empty migrated
   database: only the import is timed.
 - *raw SQLite insert* (the baseline): the very rows the import step wrote (orders, lines, search
@@ -153,8 +153,8 @@ class Databases:
 async def open_database(url: str) -> None:
     """Migrate and bind `url`; refuse a database that already holds orders."""
     from models import db
-    from models.migrate import migrate
-    from models.tables import Channel, Order
+    from models.db.migrate import migrate
+    from models.db.tables import Channel, Order
 
     with contextlib.redirect_stdout(io.StringIO()):  # Piccolo's migration chatter
         await migrate(db.engine_for(url))
@@ -168,7 +168,7 @@ async def open_database(url: str) -> None:
 async def empty_database() -> None:
     """Remove what a step wrote (only used on a `--database` given by the caller)."""
     from models import db
-    from models.tables import ALL_TABLES
+    from models.db.tables import ALL_TABLES
 
     names = [table._meta.tablename for table in ALL_TABLES]
     if db.is_sqlite():
@@ -188,9 +188,9 @@ async def close_database(empty: bool) -> None:
 
 
 async def make_channel(base_url: str = "") -> dict:
-    from models import credentials
-    from models.clock import now
-    from models.tables import Channel
+    from models.accounts import credentials
+    from models.core.clock import now
+    from models.db.tables import Channel
 
     await Channel.insert(
         Channel(
@@ -251,7 +251,7 @@ class Timer:
 async def fetch_pages(base_url: str) -> tuple[list[list], Figure]:
     """Every page the connector reads from the sandbox, parsed, as `sync_channel` would read them."""
     from connectors.mirakl import MiraklConnector
-    from models.import_runs import FIRST_SYNC_LOOKBACK
+    from models.channels.import_runs import FIRST_SYNC_LOOKBACK
 
     pages = []
     async with httpx.AsyncClient() as client:
@@ -269,7 +269,7 @@ async def fetch_pages(base_url: str) -> tuple[list[list], Figure]:
 
 async def import_step(url: str, pages: list[list], empty: bool) -> tuple[Figure, dict[str, list[tuple]]]:
     """Time `import_orders` alone over the pages; return the figure and the rows it wrote."""
-    from models.importing import import_orders
+    from models.channels.importing import import_orders
 
     await open_database(url)
     channel = await make_channel()
@@ -360,7 +360,7 @@ async def raw_baseline(url: str, rows: dict[str, list[tuple]], orders: int, page
     """The same rows with plain sqlite3 `executemany` into a fresh migrated file: in one transaction,
     or with `page_size` in one transaction per `page_size` orders, as the import step commits them."""
     from models import db
-    from models.migrate import migrate
+    from models.db.migrate import migrate
 
     engine = db.engine_for(url)
     with contextlib.redirect_stdout(io.StringIO()):
@@ -481,7 +481,7 @@ def report(figures: list[Figure], baseline: Figure) -> str:
 
 
 async def run(orders: int, url: str | None, seed: int, keep: bool) -> None:
-    from models import credentials
+    from models.accounts import credentials
 
     credentials.configure("waybill-backfill-benchmark")
     databases = Databases(url)

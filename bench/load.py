@@ -30,10 +30,10 @@ from bench.fill import (
     sqlite_timestamp,
 )
 from models import db
-from models.clock import now
-from models.migrate import migrate
-from models.tables import ALL_TABLES, Carrier, Channel, Setting, Supplier, User
-from models.users import create_user
+from models.accounts.users import create_user
+from models.core.clock import now
+from models.db.migrate import migrate
+from models.db.tables import ALL_TABLES, Carrier, Channel, Setting, Supplier, User
 
 BENCH_USERNAME = "bench"
 BENCH_PASSWORD = "bench-password-2026"

@@ -5,7 +5,7 @@
     uv run python -m bench.metrics_page --database postgres://user:pass@host/db
 
 For each period (last 7, 30 and 90 days, and a year shown week by week) and scope (all channels, the
-busiest channel) it times `models.metrics.compute_metrics` and, as the baseline, a bare
+busiest channel) it times `models.metrics.figures.compute_metrics` and, as the baseline, a bare
 `SELECT COUNT(*)` over the very same orders (same channels, same placed-at range, same index). It also
 times the whole page through the app (`GET /metrics?…`: log-in session, computation, charts, template).
 The periods end on the day of the newest order, so a database filled some time ago still has data in
@@ -31,9 +31,9 @@ import httpx
 from bench.dashboard import TimedApp, _login
 from bench.load import log, prepare_postgres, prepare_sqlite
 from models import db
-from models.app_settings import merchant_timezone
-from models.clock import frozen_at
-from models.metrics import MetricsQueries, Period, channel_scopes, compute_metrics
+from models.core.app_settings import merchant_timezone
+from models.core.clock import frozen_at
+from models.metrics.figures import MetricsQueries, Period, channel_scopes, compute_metrics
 from web.app import create_app
 from web.settings import Settings
 
@@ -175,7 +175,7 @@ async def run(args: argparse.Namespace) -> None:
         if n == 0:
             print("-" * (sum(widths) + 2 * len(widths)))
     print()
-    print("metrics: models.metrics.compute_metrics (every figure and chart series of the page);")
+    print("metrics: models.metrics.figures.compute_metrics (every figure and chart series of the page);")
     print("COUNT: SELECT COUNT(*) over the same orders (same channels and placed-at range, same index).")
 
 

@@ -39,11 +39,12 @@ from connectors.sandbox.bigbuy import Product
 from connectors.sandbox.common import Sandbox
 from jobs.dispatcher import dispatch_due
 from jobs.stock_jobs import batch_sizes, sync_stock
-from models import credentials, db
-from models.clock import now
-from models.migrate import migrate
-from models.stock import plan_offers
-from models.tables import CatalogItem, Channel, Supplier
+from models import db
+from models.accounts import credentials
+from models.core.clock import now
+from models.db.migrate import migrate
+from models.db.tables import CatalogItem, Channel, Supplier
+from models.stock.sync import plan_offers
 
 SECRETS = {
     "mirakl": {"api_key": mirakl.DEFAULT_API_KEY},

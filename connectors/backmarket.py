@@ -38,8 +38,18 @@ from typing import Any
 import httpx
 
 from connectors.base import DEFAULT_TIMEOUT, ChannelConnector
-from models.incoming import IncomingAddress, IncomingLine, IncomingOrder
-from models.ports import LineDecision, OrderPage, ParseReject, RemoteError, StatusPairing, StockUpdate, TrackingInfo
+from models.ports import (
+    IncomingAddress,
+    IncomingLine,
+    IncomingOrder,
+    LineDecision,
+    OrderPage,
+    ParseReject,
+    RemoteError,
+    StatusPairing,
+    StockUpdate,
+    TrackingInfo,
+)
 
 # Order states.
 STATE_NEW = "0"

@@ -20,10 +20,10 @@ from typing import Any, ClassVar
 import httpx
 
 from connectors import jsontext
-from models.incoming import IncomingOrder
 from models.ports import (
     CannotCancel,
     CheckResult,
+    IncomingOrder,
     LineDecision,
     OrderPage,
     RemoteError,

@@ -49,8 +49,18 @@ import httpx
 from babel.numbers import get_currency_precision
 
 from connectors.base import ChannelConnector
-from models.incoming import IncomingAddress, IncomingLine, IncomingOrder
-from models.ports import LineDecision, OrderPage, ParseReject, RemoteError, StatusPairing, StockUpdate, TrackingInfo
+from models.ports import (
+    IncomingAddress,
+    IncomingLine,
+    IncomingOrder,
+    LineDecision,
+    OrderPage,
+    ParseReject,
+    RemoteError,
+    StatusPairing,
+    StockUpdate,
+    TrackingInfo,
+)
 
 BLOCKED = "blocked"
 OPEN = "open"

@@ -32,8 +32,18 @@ import httpx
 
 from connectors import json_fields, jsontext
 from connectors.base import DEFAULT_TIMEOUT, ChannelConnector
-from models.incoming import IncomingAddress, IncomingLine, IncomingOrder
-from models.ports import LineDecision, OrderPage, ParseReject, RemoteError, StatusPairing, StockUpdate, TrackingInfo
+from models.ports import (
+    IncomingAddress,
+    IncomingLine,
+    IncomingOrder,
+    LineDecision,
+    OrderPage,
+    ParseReject,
+    RemoteError,
+    StatusPairing,
+    StockUpdate,
+    TrackingInfo,
+)
 
 #: Largest page OR11 serves.
 MAX_PAGE_SIZE = 100

@@ -10,7 +10,7 @@ from connectors.registry import channel_kinds
 from jobs.dispatcher import dispatch_due
 from jobs.http import http_client
 from jobs.importer import sync_channel
-from models.import_runs import channels_due
+from models.channels.import_runs import channels_due
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ async def reconcile_import_jobs(scheduler: AsyncIOScheduler) -> None:
 
 
 def _soon():
-    from models.clock import now
+    from models.core.clock import now
 
     return now()
 

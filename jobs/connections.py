@@ -8,7 +8,7 @@ import httpx
 
 from connectors.base import ChannelConnector, SupplierConnector
 from connectors.registry import channel_connector_class, supplier_kinds
-from models import credentials
+from models.accounts import credentials
 
 
 def channel_connector(channel: dict[str, Any], client: httpx.AsyncClient) -> ChannelConnector:

@@ -19,9 +19,9 @@ from connectors.base import ChannelConnector
 from connectors.registry import channel_kinds
 from jobs.connections import channel_connector
 from jobs.instance import INSTANCE_ID
-from models.outbox import claim_due, claim_for_order, give_up, mark_done, schedule_retry
+from models.channels.outbox import claim_due, claim_for_order, give_up, mark_done, schedule_retry
+from models.db.tables import Channel, Order, OutboxMessage
 from models.ports import LineDecision, RemoteError, TrackingInfo
-from models.tables import Channel, Order, OutboxMessage
 
 log = logging.getLogger(__name__)
 

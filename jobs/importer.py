@@ -14,12 +14,11 @@ from connectors.base import ChannelConnector
 from jobs.connections import channel_connector
 from jobs.instance import INSTANCE_ID
 from jobs.stock_jobs import reserve_imported
-from models.channel_status import follow_channel_states, only_open_or_known
-from models.import_runs import claim_import, finish_import, poll_start, renew_import
-from models.importing import ImportResult, import_orders
-from models.incoming import IncomingOrder
-from models.ports import OrderPage, RemoteError
-from models.sync_issues import record_issue, resolve_import_issues
+from models.channels.import_runs import claim_import, finish_import, poll_start, renew_import
+from models.channels.importing import ImportResult, import_orders
+from models.channels.status import follow_channel_states, only_open_or_known
+from models.channels.sync_issues import record_issue, resolve_import_issues
+from models.ports import IncomingOrder, OrderPage, RemoteError
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from connectors.smtp import MailError, SmtpConfig, send_mail
 from jobs.instance import INSTANCE_ID
 from jobs.scheduler import JobInstaller
-from models.mail_queue import claim_mail, keep_queued, mail_failed, mark_kept, mark_sent, postpone_mail
-from models.notifications import GATHER, NO_ADDRESS, NO_MAIL_SERVER, SPACING, gather_due
+from models.notifications.mail_queue import claim_mail, keep_queued, mail_failed, mark_kept, mark_sent, postpone_mail
+from models.notifications.new_orders import GATHER, NO_ADDRESS, NO_MAIL_SERVER, SPACING, gather_due
 
 log = logging.getLogger(__name__)
 

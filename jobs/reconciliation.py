@@ -12,14 +12,14 @@ from jobs.connections import channel_connector, supplier_connector
 from jobs.dispatcher import dispatch_channel_order_now
 from jobs.http import http_client
 from jobs.supplier_dispatch import dispatch_order_now, follow_supplier_order
-from models.channel_status import follow_channel_states
-from models.channels import get_channel
-from models.errors import DomainError
-from models.importing import import_orders
-from models.lifecycle import STATUS_LABELS, OrderStatus
+from models.channels.importing import import_orders
+from models.channels.reconcile import Report, find_order, reconcile, requeue_messages
+from models.channels.setup import get_channel
+from models.channels.status import follow_channel_states
+from models.core.errors import DomainError
+from models.db.tables import SupplierOrder
+from models.orders.lifecycle import STATUS_LABELS, OrderStatus
 from models.ports import RemoteError
-from models.reconcile import Report, find_order, reconcile, requeue_messages
-from models.tables import SupplierOrder
 
 
 async def run_reconciliation(

@@ -14,14 +14,14 @@ from jobs.connections import supplier_connector
 from jobs.dispatcher import _deliver_all
 from jobs.http import http_client
 from jobs.instance import INSTANCE_ID
-from models.clock import now
-from models.outbox import claim_ids
+from models.channels.outbox import claim_ids
+from models.core.clock import now
+from models.db.tables import Channel, Supplier
 from models.ports import RemoteError
-from models.stock import PlanResult, plan_offers, record_supplier_stock
-from models.stock_issues import record_pull_issue, resolve_pull_issues
-from models.suppliers import refresh_wallet
-from models.tables import Channel, Supplier
-from models.unknown_skus import refresh_unknown_sku_issue, unknown_offers
+from models.stock.issues import record_pull_issue, resolve_pull_issues
+from models.stock.sync import PlanResult, plan_offers, record_supplier_stock
+from models.stock.unknown_skus import refresh_unknown_sku_issue, unknown_offers
+from models.suppliers.supplier import refresh_wallet
 
 log = logging.getLogger(__name__)
 

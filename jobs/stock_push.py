@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 
 from jobs.connections import channel_connector
-from models.outbox import give_up, mark_done, schedule_retry
+from models.channels.outbox import give_up, mark_done, schedule_retry
+from models.db.tables import Channel
 from models.ports import RemoteError, StockUpdate
-from models.stock_push import offers_to_send, record_push_failing, record_pushed
-from models.tables import Channel
+from models.stock.push import offers_to_send, record_push_failing, record_pushed
 
 
 async def deliver_stock(message: dict[str, Any], client: httpx.AsyncClient, owner: str) -> None:

@@ -19,16 +19,16 @@ from connectors.base import SupplierConnector
 from connectors.registry import supplier_kinds
 from jobs.connections import supplier_connector, supplier_lookup
 from jobs.instance import INSTANCE_ID
-from models import supplier_outcomes as outcomes
-from models.actors import Actor
-from models.clock import now
-from models.errors import Conflict, DomainError
-from models.manual_orders import retry_unresolved, unresolve_link, unresolved_links
-from models.outbox import claim_due, claim_for_order, give_up, mark_done, mark_sending, schedule_retry
+from models.channels.outbox import claim_due, claim_for_order, give_up, mark_done, mark_sending, schedule_retry
+from models.channels.sync_issues import record_issue, resolve_order_issues
+from models.core.actors import Actor
+from models.core.clock import now
+from models.core.errors import Conflict, DomainError
+from models.db.tables import SupplierOrder
+from models.fulfilment.shipping import add_shipment
 from models.ports import AlreadyExists, CannotCancel, RemoteError, SupplierProblem, SupplierRefused
-from models.shipping import add_shipment
-from models.sync_issues import record_issue, resolve_order_issues
-from models.tables import SupplierOrder
+from models.suppliers import outcomes
+from models.suppliers.manual_orders import retry_unresolved, unresolve_link, unresolved_links
 
 log = logging.getLogger(__name__)
 

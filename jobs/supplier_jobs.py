@@ -8,9 +8,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from jobs.http import http_client
 from jobs.supplier_dispatch import dispatch_supplier_due, poll_supplier_orders
-from models.actors import Actor
-from models.dispatch import orders_to_auto_process, process_order
-from models.errors import DomainError
+from models.core.actors import Actor
+from models.core.errors import DomainError
+from models.suppliers.dispatch import orders_to_auto_process, process_order
 
 log = logging.getLogger(__name__)
 

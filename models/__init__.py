@@ -2,4 +2,4 @@
 
 import os
 
-os.environ.setdefault("PICCOLO_CONF", "models.piccolo_conf")
+os.environ.setdefault("PICCOLO_CONF", "models.db.piccolo_conf")

@@ -2,7 +2,7 @@
 the same domain operations and jobs the app uses, over real HTTP. Shared by the API and browser tests
 of delivery, returns and cancellation.
 
-Credentials are encrypted with whatever key `models.credentials` is configured with at the time.
+Credentials are encrypted with whatever key `models.accounts.credentials` is configured with at the time.
 """
 
 from __future__ import annotations
@@ -16,13 +16,10 @@ from connectors.sandbox.shipbob import DEFAULT_CHANNEL_ID, DEFAULT_TOKEN
 from jobs.dispatcher import dispatch_channel_order_now as send_channel_messages_now
 from jobs.importer import sync_channel
 from jobs.supplier_dispatch import dispatch_order_now
-from models import credentials
-from models.acceptance import accept_order
-from models.actors import Actor
-from models.clock import now
-from models.dispatch import process_order
-from models.shipping import add_shipment
-from models.tables import (
+from models.accounts import credentials
+from models.core.actors import Actor
+from models.core.clock import now
+from models.db.tables import (
     Carrier,
     CatalogItem,
     Channel,
@@ -32,6 +29,9 @@ from models.tables import (
     Supplier,
     SupplierOrder,
 )
+from models.fulfilment.shipping import add_shipment
+from models.orders.acceptance import accept_order
+from models.suppliers.dispatch import process_order
 
 #: A SKU the ShipBob sandbox stocks, and MALL's default delivery method.
 SKU = "SB-0007"

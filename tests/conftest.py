@@ -16,13 +16,14 @@ import pytest
 from litestar import Litestar
 
 from connectors import registry
-from models import credentials, db
-from models.actors import Actor
-from models.clock import now
-from models.importing import import_orders
-from models.incoming import IncomingAddress, IncomingLine, IncomingOrder
-from models.tables import Channel
-from models.users import create_user
+from models import db
+from models.accounts import credentials
+from models.accounts.users import create_user
+from models.channels.importing import import_orders
+from models.core.actors import Actor
+from models.core.clock import now
+from models.db.tables import Channel
+from models.ports import IncomingAddress, IncomingLine, IncomingOrder
 from tests import databases
 from web.app import create_app
 from web.settings import Settings
@@ -174,7 +175,7 @@ def make_order(
 
 
 async def import_one(channel: dict, order: IncomingOrder) -> int:
-    from models.tables import Order
+    from models.db.tables import Order
 
     await import_orders(channel, [order], Actor.channel(channel["name"]))
     row = (

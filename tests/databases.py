@@ -15,8 +15,8 @@ from urllib.parse import urlparse, urlunparse
 import asyncpg
 
 from models import db
-from models.migrate import migrate
-from models.tables import ALL_TABLES
+from models.db.migrate import migrate
+from models.db.tables import ALL_TABLES
 
 BACKEND = os.environ.get("WAYBILL_TEST_DB", "sqlite")
 POSTGRES_ADMIN_URL = os.environ.get("WAYBILL_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")

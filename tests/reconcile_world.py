@@ -15,13 +15,13 @@ from connectors.sandbox.mirakl import MiraklSandbox
 from jobs.dispatcher import dispatch_channel_order_now
 from jobs.importer import sync_channel
 from jobs.supplier_dispatch import dispatch_order_now
-from models import credentials
-from models.acceptance import accept_order
-from models.actors import Actor
-from models.clock import now
-from models.dispatch import process_order
-from models.import_runs import OVERLAP
-from models.tables import CatalogItem, Channel, Order, ShippingMapping
+from models.accounts import credentials
+from models.channels.import_runs import OVERLAP
+from models.core.actors import Actor
+from models.core.clock import now
+from models.db.tables import CatalogItem, Channel, Order, ShippingMapping
+from models.orders.acceptance import accept_order
+from models.suppliers.dispatch import process_order
 from tests.integration.support import add_supplier
 
 MERCHANT = Actor("user", "merchant")

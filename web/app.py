@@ -31,9 +31,10 @@ from litestar.template.config import TemplateConfig
 
 from connectors import registry
 from jobs.http import close_http_client
-from models import credentials, db
-from models.clock import now
-from models.errors import Conflict, DomainError, FieldErrors, NotFound
+from models import db
+from models.accounts import credentials
+from models.core.clock import now
+from models.core.errors import Conflict, DomainError, FieldErrors, NotFound
 from web.auth import PUBLIC_PATHS, WaybillAuthMiddleware
 from web.formatting import FILTERS
 from web.pages import is_htmx
@@ -151,7 +152,7 @@ def create_app(
     debug: bool = False,
 ) -> Litestar:
     """Build the app. The database in `settings` is bound when the app starts."""
-    from web.controllers import ROUTE_HANDLERS
+    from web.routes import ROUTE_HANDLERS
 
     registry.install()
     settings = settings or Settings.from_env()

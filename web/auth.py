@@ -9,7 +9,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from models.users import CurrentUser, get_user, user_for_token
+from models.accounts.users import CurrentUser, get_user, user_for_token
 
 SESSION_USER_KEY = "uid"
 PUBLIC_PATHS = ["^/login", "^/healthz", "^/readyz", "^/static/", "^/favicon.ico", "^/sandbox/"]

@@ -17,7 +17,7 @@ from web.settings import Settings
 
 def _bind_and_migrate(url: str) -> None:
     from models import db
-    from models.migrate import migrate
+    from models.db.migrate import migrate
 
     async def run() -> None:
         engine = db.engine_for(url)
@@ -177,10 +177,11 @@ def reconcile_command(channels: tuple[str, ...], since, resync: bool, limit: int
     from connectors import registry
     from jobs.http import close_http_client
     from jobs.reconciliation import resync_order, run_reconciliation
-    from models import credentials, db
-    from models.app_settings import merchant_timezone
-    from models.tables import Channel
-    from web.reconcile_text import report_lines
+    from models import db
+    from models.accounts import credentials
+    from models.core.app_settings import merchant_timezone
+    from models.db.tables import Channel
+    from web.channels.reconcile_text import report_lines
 
     settings = Settings.from_env()
     if not settings.secret_key:
@@ -236,8 +237,8 @@ def user() -> None:
 def user_create(username: str, role: str, email: str) -> None:
     """Create a user. The password comes from WAYBILL_USER_PASSWORD or a hidden prompt."""
     from models import db
-    from models.errors import FieldErrors
-    from models.users import create_user
+    from models.accounts.users import create_user
+    from models.core.errors import FieldErrors
 
     password = os.environ.get("WAYBILL_USER_PASSWORD") or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True

@@ -15,8 +15,8 @@ from jinja2 import pass_context
 from markupsafe import Markup, escape
 
 from connectors.registry import channel_connector_class
-from models.acceptance import decisions_for_kind
-from models.lifecycle import STATUS_LABELS, OrderStatus
+from models.orders.acceptance import decisions_for_kind
+from models.orders.lifecycle import STATUS_LABELS, OrderStatus
 
 LOCALE = "en"
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from litestar import Request
 from litestar.response import Template
 
-from models.app_settings import merchant_timezone
-from models.menu_counts import menu_counts
+from models.core.app_settings import merchant_timezone
+from models.orders.menu_counts import menu_counts
 
 _TZ_CACHE: dict[str, Any] = {"at": 0.0, "tz": None}
 TZ_CACHE_SECONDS = 10.0

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from models.clock import now
+from models.core.clock import now
 
 log = logging.getLogger("waybill.request")
 

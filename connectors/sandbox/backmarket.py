@@ -36,7 +36,7 @@ from litestar.params import FromPath
 from connectors.sandbox.common import Sandbox
 from connectors.sandbox.fake_orders import SHIPPING_RATES, fake_order
 from connectors.sandbox.offers import OfferBook, backmarket_handlers
-from models.incoming import IncomingOrder
+from models.ports import IncomingOrder
 
 DEFAULT_TOKEN = "sandbox-backmarket-token"
 WRONG_SKU = "couldn't find a matching order_id and/or SKU"

@@ -65,7 +65,7 @@ from litestar.params import FromPath
 from connectors.bigbuy import CURRENCY, PAYMENT_METHOD, map_status
 from connectors.sandbox.common import Sandbox
 from connectors.sandbox.fake_orders import PRODUCTS
-from models.clock import now
+from models.core.clock import now
 
 DEFAULT_API_KEY = "sandbox-bigbuy-key"
 DEFAULT_WALLET = "100.00"

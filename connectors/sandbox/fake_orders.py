@@ -8,7 +8,7 @@ import json
 import random
 from dataclasses import asdict
 
-from models.incoming import IncomingAddress, IncomingLine, IncomingOrder
+from models.ports import IncomingAddress, IncomingLine, IncomingOrder
 
 FIRST_NAMES = [
     "Zoë", "Amélie", "Jürgen", "Björn", "Łukasz", "Inès", "François", "Søren", "Agnieszka", "Núria",

@@ -38,7 +38,7 @@ from connectors.mirakl import (
 from connectors.sandbox.common import Sandbox
 from connectors.sandbox.fake_orders import fake_order
 from connectors.sandbox.offers import OfferBook, mirakl_handlers
-from models.clock import now
+from models.core.clock import now
 
 DEFAULT_API_KEY = "sandbox-mirakl-key"
 DEFAULT_PAGE_SIZE = 10

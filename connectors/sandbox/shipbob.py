@@ -40,8 +40,8 @@ from litestar import Request, Response, get, post, put
 from connectors.sandbox.common import Sandbox
 from connectors.sandbox.fake_orders import PRODUCTS
 from connectors.shipbob import API_VERSION
-from models.clock import now
-from models.validation import POSTCODE_FORMATS
+from models.core.clock import now
+from models.orders.validation import POSTCODE_FORMATS
 
 DEFAULT_TOKEN = "sandbox-shipbob-token"
 DEFAULT_CHANNEL_ID = "1"

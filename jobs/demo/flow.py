@@ -34,13 +34,13 @@ from jobs.http import http_client
 from jobs.importer import sync_channel
 from jobs.supplier_dispatch import dispatch_order_now
 from models import db
-from models.acceptance import accept_order, reject_order
-from models.clock import now
-from models.closing import cancel_order, mark_delivered, mark_returned
-from models.dispatch import process_order
-from models.errors import DomainError
-from models.lifecycle import OrderStatus
-from models.tables import Channel, Order
+from models.core.clock import now
+from models.core.errors import DomainError
+from models.db.tables import Channel, Order
+from models.orders.acceptance import accept_order, reject_order
+from models.orders.closing import cancel_order, mark_delivered, mark_returned
+from models.orders.lifecycle import OrderStatus
+from models.suppliers.dispatch import process_order
 
 log = logging.getLogger(__name__)
 

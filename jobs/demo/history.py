@@ -3,7 +3,7 @@ so the Metrics page has trends to show as soon as the demo starts.
 
 Each order appears on the Mirakl sandbox (through its control API) and is imported, accepted or
 rejected, sent to its suppliers, shipped and delivered, every step at its own past moment under
-`models.clock.frozen_at`. The Mirakl, BigBuy and ShipBob sandboxes read the same clock, so each
+`models.core.clock.frozen_at`. The Mirakl, BigBuy and ShipBob sandboxes read the same clock, so each
 exchange happens "then"; what the marketplace must hear goes through the outbox as usual. A step that
 would fall after the present is left undone, for the demo's own jobs to carry on.
 """
@@ -19,13 +19,13 @@ from connectors.sandbox.fake_orders import ADDRESSES, FIRST_NAMES, LAST_NAMES, P
 from jobs.demo.world import WALLET_NORMAL, ensure_demo_mappings, ship_at_supplier
 from jobs.importer import sync_channel
 from jobs.supplier_dispatch import dispatch_order_now
-from models.acceptance import accept_order, decide_line, reject_order
-from models.actors import Actor
-from models.clock import frozen_at, now
-from models.closing import cancel_order, mark_delivered
-from models.dispatch import process_order
-from models.errors import DomainError
-from models.tables import Channel, Order, OrderLine
+from models.core.actors import Actor
+from models.core.clock import frozen_at, now
+from models.core.errors import DomainError
+from models.db.tables import Channel, Order, OrderLine
+from models.orders.acceptance import accept_order, decide_line, reject_order
+from models.orders.closing import cancel_order, mark_delivered
+from models.suppliers.dispatch import process_order
 
 log = logging.getLogger(__name__)
 

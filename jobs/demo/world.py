@@ -14,12 +14,13 @@ from connectors.sandbox.fake_orders import PRODUCTS
 from connectors.sandbox.shipbob import DEFAULT_CHANNEL_ID as SHIPBOB_CHANNEL
 from connectors.sandbox.shipbob import DEFAULT_TOKEN as SHIPBOB_TOKEN
 from jobs.supplier_dispatch import follow_supplier_order
-from models import credentials, db
-from models.actors import Actor
-from models.clock import now
+from models import db
+from models.accounts import credentials
+from models.accounts.users import create_user
+from models.core.actors import Actor
+from models.core.clock import now
+from models.db.tables import Carrier, CatalogItem, Channel, ShippingMapping, Supplier, SupplierOrder, User
 from models.ports import RemoteError
-from models.tables import Carrier, CatalogItem, Channel, ShippingMapping, Supplier, SupplierOrder, User
-from models.users import create_user
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,7 @@ from connectors.backmarket import BackMarketConnector
 from connectors.base import DEFAULT_TIMEOUT
 from connectors.registry import channel_kinds
 from connectors.sandbox.backmarket import DEFAULT_TOKEN, BackMarketSandbox
-from models.incoming import IncomingOrder
-from models.ports import LineDecision, OrderPage, RemoteError, TrackingInfo
+from models.ports import IncomingOrder, LineDecision, OrderPage, RemoteError, TrackingInfo
 
 OLD = "2024-01-10T08:00:00+00:00"
 RECENT = "2025-06-01T12:00:00+02:00"

@@ -12,8 +12,8 @@ import pytest
 from connectors.mall import MALL_PAIRING, MallConnector
 from connectors.sandbox.common import Sandbox
 from connectors.sandbox.mall import DEFAULT_CLIENT_ID, MallSandbox
+from models.orders.validation import order_problems
 from models.ports import LineDecision, OrderPage, RemoteError, TrackingInfo
-from models.validation import order_problems
 
 T0 = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)  # 10:00 in Prague
 TRACKING = TrackingInfo("ppl", "PPL", "PPL-4459 2754", "https://www.ppl.cz/vyhledat-zasilku?shipmentId=44592754")

@@ -34,15 +34,15 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
 from models import db
-from models.acceptance import accept_order
-from models.actors import Actor
-from models.clock import now
-from models.closing import mark_sent_to_supplier
-from models.importing import import_orders
-from models.incoming import IncomingOrder
-from models.shipping import add_shipment
-from models.tables import Carrier, Channel, Order, OrderLine, Supplier, SupplierOrder
-from models.users import create_user
+from models.accounts.users import create_user
+from models.channels.importing import import_orders
+from models.core.actors import Actor
+from models.core.clock import now
+from models.db.tables import Carrier, Channel, Order, OrderLine, Supplier, SupplierOrder
+from models.fulfilment.shipping import add_shipment
+from models.orders.acceptance import accept_order
+from models.orders.closing import mark_sent_to_supplier
+from models.ports import IncomingOrder
 from tests import databases
 from tests.conftest import TEST_PASSWORD, make_order
 
@@ -203,7 +203,7 @@ class World:
         self.run(work)
 
     def pending_review_count(self) -> int:
-        from models.order_queries import pending_review_count
+        from models.orders.queries import pending_review_count
 
         return self.run(pending_review_count)
 
@@ -226,13 +226,13 @@ async def _create_world(world: World) -> None:
 #: The e2e server's secret key: what the tests encrypt supplier and channel credentials with.
 SERVER_SECRET = "e2e-" + "s" * 60
 
-MIGRATE = "import asyncio, sys; from models import db; from models.migrate import migrate; " + (
+MIGRATE = "import asyncio, sys; from models import db; from models.db.migrate import migrate; " + (
     "asyncio.run(migrate(db.engine_for(sys.argv[1])))"
 )
 
 
 def migrate_in_subprocess(url: str) -> None:
-    """`models.migrate.migrate` in a child process.
+    """`models.db.migrate.migrate` in a child process.
 
     Piccolo binds its migration-tracking table to the first database migrated in a process, so a
     second `migrate()` here would look at the unit tests' template database instead of this one.

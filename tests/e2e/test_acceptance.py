@@ -15,9 +15,9 @@ from playwright.sync_api import Locator, Page, expect
 
 from connectors.sandbox.mirakl import DEFAULT_API_KEY as MIRAKL_KEY
 from jobs.importer import sync_channel
-from models import credentials
-from models.clock import now
-from models.tables import Channel, Order
+from models.accounts import credentials
+from models.core.clock import now
+from models.db.tables import Channel, Order
 from tests.e2e.conftest import SERVER_SECRET, Pages, World, order_id
 
 pytestmark = pytest.mark.e2e

@@ -16,11 +16,11 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from models import credentials
-from models.app_settings import merchant_timezone
-from models.clock import now
-from models.tables import Order, User
-from models.users import create_api_token
+from models.accounts import credentials
+from models.accounts.users import create_api_token
+from models.core.app_settings import merchant_timezone
+from models.core.clock import now
+from models.db.tables import Order, User
 from tests.closing_world import ClosingWorld, closing_world
 from tests.conftest import make_order
 from tests.e2e.conftest import SERVER_SECRET, World, order_id

@@ -11,10 +11,10 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from models import credentials
-from models.app_settings import merchant_timezone
-from models.clock import now
-from models.tables import CatalogItem, Channel, Supplier, SyncIssue
+from models.accounts import credentials
+from models.core.app_settings import merchant_timezone
+from models.core.clock import now
+from models.db.tables import CatalogItem, Channel, Supplier, SyncIssue
 from tests.e2e.conftest import SERVER_SECRET, World
 
 pytestmark = pytest.mark.e2e

@@ -9,14 +9,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from models.acceptance import accept_order, decide_line, reject_order
-from models.actors import Actor
-from models.app_settings import merchant_timezone
-from models.clock import frozen_at, now
-from models.closing import cancel_order
-from models.importing import import_orders
-from models.shipping import add_shipment
-from models.tables import Channel, Order, OrderLine
+from models.channels.importing import import_orders
+from models.core.actors import Actor
+from models.core.app_settings import merchant_timezone
+from models.core.clock import frozen_at, now
+from models.db.tables import Channel, Order, OrderLine
+from models.fulfilment.shipping import add_shipment
+from models.orders.acceptance import accept_order, decide_line, reject_order
+from models.orders.closing import cancel_order
 from tests.e2e.conftest import World, make_order, order_id
 
 pytestmark = pytest.mark.e2e

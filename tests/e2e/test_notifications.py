@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import expect
 
 from jobs.notification_jobs import deliver_notifications
-from models.tables import Notification, User
-from models.users import create_user
+from models.accounts.users import create_user
+from models.db.tables import Notification, User
 from tests.conftest import TEST_PASSWORD, make_order
 from tests.e2e.conftest import log_in, order_id
 

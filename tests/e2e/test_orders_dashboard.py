@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Page, expect
 
-from models.app_settings import DEFAULT_TIMEZONE
+from models.core.app_settings import DEFAULT_TIMEZONE
 from tests.e2e.conftest import Pages, World, days_ago, make_order, order_id
 
 pytestmark = pytest.mark.e2e

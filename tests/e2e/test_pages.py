@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from models.lifecycle import TAB_STATUSES
+from models.orders.lifecycle import TAB_STATUSES
 from tests.e2e.conftest import Pages, World, make_order, order_id
 
 pytestmark = pytest.mark.e2e

@@ -12,9 +12,9 @@ import pytest
 from playwright.sync_api import expect
 
 from connectors.mirakl import format_datetime
-from models import credentials
-from models.clock import now
-from models.tables import Channel
+from models.accounts import credentials
+from models.core.clock import now
+from models.db.tables import Channel
 from tests.e2e.conftest import SERVER_SECRET, order_id
 from tests.e2e.test_channels import mirakl_order
 

@@ -12,10 +12,10 @@ from playwright.sync_api import expect
 
 from connectors.sandbox.backmarket import DEFAULT_TOKEN
 from jobs.importer import sync_channel
-from models import credentials
-from models.carriers import CarrierForm, create_carrier
-from models.clock import now
-from models.tables import Carrier, Channel, Order
+from models.accounts import credentials
+from models.core.clock import now
+from models.db.tables import Carrier, Channel, Order
+from models.fulfilment.carriers import CarrierForm, create_carrier
 from tests.e2e.conftest import SERVER_SECRET, order_id
 
 pytestmark = pytest.mark.e2e

@@ -9,9 +9,9 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from models import credentials
-from models.clock import now
-from models.tables import CatalogItem, Supplier
+from models.accounts import credentials
+from models.core.clock import now
+from models.db.tables import CatalogItem, Supplier
 from tests.conftest import make_order
 from tests.e2e.conftest import SERVER_SECRET, order_id
 

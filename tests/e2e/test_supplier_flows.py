@@ -32,9 +32,9 @@ from jobs.channel_jobs import dispatch as channel_outbox_job
 from jobs.http import close_http_client
 from jobs.supplier_jobs import dispatch_suppliers as supplier_outbox_job
 from jobs.supplier_jobs import follow_suppliers as tracking_job
-from models import credentials
-from models.clock import now
-from models.tables import CatalogItem, Channel, Supplier
+from models.accounts import credentials
+from models.core.clock import now
+from models.db.tables import CatalogItem, Channel, Supplier
 from tests.e2e.conftest import SERVER_SECRET, Pages, World, order_id
 
 pytestmark = pytest.mark.e2e

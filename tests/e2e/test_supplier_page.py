@@ -13,9 +13,9 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from connectors.sandbox.bigbuy import DEFAULT_API_KEY
-from models import credentials
-from models.clock import now
-from models.tables import Supplier
+from models.accounts import credentials
+from models.core.clock import now
+from models.db.tables import Supplier
 from tests.e2e.conftest import Pages, World
 
 pytestmark = pytest.mark.e2e

@@ -13,8 +13,8 @@ import pytest
 from connectors.sandbox.bigbuy import DEFAULT_API_KEY, BigBuySandbox
 from connectors.sandbox.common import Sandbox
 from connectors.sandbox.shipbob import DEFAULT_CHANNEL_ID, DEFAULT_TOKEN, ShipBobSandbox
-from models.clock import now
-from models.tables import CatalogItem
+from models.core.clock import now
+from models.db.tables import CatalogItem
 from tests.integration.support import add_supplier
 
 #: Channel SKUs in the shared catalog, and which supplier has each.

@@ -27,9 +27,10 @@ import sys
 import httpx
 
 from jobs.supplier_dispatch import dispatch_supplier_due
-from models import credentials, db
-from models.outbox import PENDING
-from models.tables import OutboxMessage
+from models import db
+from models.accounts import credentials
+from models.channels.outbox import PENDING
+from models.db.tables import OutboxMessage
 
 #: Messages claimed at a time (a killed dispatcher leaves them all leased).
 LIMIT = 3

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import credentials, db
-from models.clock import now
-from models.tables import (
+from models import db
+from models.accounts import credentials
+from models.core.clock import now
+from models.db.tables import (
     Event,
     Order,
     OrderLine,

@@ -18,16 +18,16 @@ from connectors.sandbox.mirakl import MiraklSandbox
 from jobs.dispatcher import dispatch_channel_order_now
 from jobs.http import close_http_client
 from jobs.importer import sync_channel
-from models import credentials
-from models.acceptance import accept_order, decide_line, reject_order
-from models.actors import Actor
-from models.channels import ChannelForm, create_channel
-from models.clock import now
-from models.errors import Conflict, DomainError, FieldErrors
-from models.tables import CatalogItem, Channel, Order, Supplier
+from models.accounts import credentials
+from models.channels.setup import ChannelForm, create_channel
+from models.core.actors import Actor
+from models.core.clock import now
+from models.core.errors import Conflict, DomainError, FieldErrors
+from models.db.tables import CatalogItem, Channel, Order, Supplier
+from models.orders.acceptance import accept_order, decide_line, reject_order
 from tests.conftest import csrf_from, import_one, login, make_order
 from tests.integration.support import event_kinds, order_events, order_lines, order_row, outbox_for
-from web.decisions import decide_and_send
+from web.orders.decisions import decide_and_send
 
 OPERATOR = Actor.user("operator")
 
@@ -362,7 +362,7 @@ async def test_the_channel_form_checks_the_percentage(database_url):
 
 @pytest.fixture
 async def shared_http_client():
-    """`web.decisions` sends through the process's shared httpx client: close it with this test's loop."""
+    """`web.orders.decisions` sends through the process's shared httpx client: close it with this test's loop."""
     yield
     await close_http_client()
 

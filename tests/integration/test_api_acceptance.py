@@ -13,12 +13,13 @@ import pytest
 import uvicorn
 
 from connectors.sandbox.mirakl import MiraklSandbox
-from models import credentials, db
-from models.acceptance import accept_order
-from models.actors import Actor
-from models.clock import now
-from models.tables import Channel, Event, OutboxMessage, User
-from models.users import create_api_token
+from models import db
+from models.accounts import credentials
+from models.accounts.users import create_api_token
+from models.core.actors import Actor
+from models.core.clock import now
+from models.db.tables import Channel, Event, OutboxMessage, User
+from models.orders.acceptance import accept_order
 from tests.conftest import import_one, login, make_order
 from tests.integration.support import order_lines, order_row
 from web.app import create_app
@@ -124,7 +125,7 @@ async def test_a_stale_version_or_a_line_already_decided_is_a_conflict(client, c
 
 
 async def accept_order_line_as(username: str, order_id: int, line_id: int) -> None:
-    from models.acceptance import decide_line
+    from models.orders.acceptance import decide_line
 
     await decide_line(order_id, line_id, True, Actor.user(username))
 

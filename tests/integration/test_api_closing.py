@@ -10,12 +10,12 @@ import pytest
 
 from connectors.sandbox.mall import MallSandbox
 from connectors.sandbox.shipbob import ShipBobSandbox
-from models.acceptance import accept_order
-from models.actors import Actor
-from models.app_settings import merchant_timezone
-from models.clock import now
-from models.tables import Order, OutboxMessage, SupplierOrder, User
-from models.users import create_api_token
+from models.accounts.users import create_api_token
+from models.core.actors import Actor
+from models.core.app_settings import merchant_timezone
+from models.core.clock import now
+from models.db.tables import Order, OutboxMessage, SupplierOrder, User
+from models.orders.acceptance import accept_order
 from tests.closing_world import ClosingWorld, closing_world
 from tests.conftest import import_one, make_order
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import httpx
 
-from models.acceptance import accept_order
-from models.actors import Actor
-from models.shipping import add_shipment
-from models.tables import Carrier, OrderLine, User
-from models.users import create_api_token
+from models.accounts.users import create_api_token
+from models.core.actors import Actor
+from models.db.tables import Carrier, OrderLine, User
+from models.fulfilment.shipping import add_shipment
+from models.orders.acceptance import accept_order
 from tests.conftest import TEST_PASSWORD, csrf_from, import_one, make_order
 from tests.e2e.conftest import ROOT, _free_port, _wait_healthy
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from models.actors import Actor
-from models.carriers import CarrierForm, create_carrier
-from models.tables import Carrier, OrderLine, Shipment, User
-from models.users import create_api_token
+from models.accounts.users import create_api_token
+from models.core.actors import Actor
+from models.db.tables import Carrier, OrderLine, Shipment, User
+from models.fulfilment.carriers import CarrierForm, create_carrier
 from tests.conftest import csrf_from, login
 from tests.integration.support import order_row
 from tests.integration.test_operations import line_ids, order_in, snapshot
@@ -41,7 +41,7 @@ async def dhl(channel) -> int:
 
 
 async def test_api_adds_two_parcels_and_ships_them(client, users, channel, dhl):
-    from models.lifecycle import OrderStatus
+    from models.orders.lifecycle import OrderStatus
 
     order_id = await order_in(channel, OrderStatus.AWAITING_FULFILLMENT)
     first, second = await line_ids(order_id)
@@ -117,7 +117,7 @@ async def test_api_adds_two_parcels_and_ships_them(client, users, channel, dhl):
 
 
 async def test_api_refusals_name_the_field_and_change_nothing(client, users, channel, dhl):
-    from models.lifecycle import OrderStatus
+    from models.orders.lifecycle import OrderStatus
 
     order_id = await order_in(channel, OrderStatus.AWAITING_FULFILLMENT)
     first, second = await line_ids(order_id)
@@ -179,7 +179,7 @@ async def test_api_refusals_name_the_field_and_change_nothing(client, users, cha
 
 
 async def test_api_refuses_shipping_where_the_lifecycle_does_not_allow_it(client, users, channel):
-    from models.lifecycle import OrderStatus
+    from models.orders.lifecycle import OrderStatus
 
     order_id = await order_in(channel, OrderStatus.DELIVERED)
     first, _ = await line_ids(order_id)
@@ -196,7 +196,7 @@ async def test_api_refuses_shipping_where_the_lifecycle_does_not_allow_it(client
 
 
 async def test_api_viewers_and_missing_tokens_cannot_ship(client, users, channel):
-    from models.lifecycle import OrderStatus
+    from models.orders.lifecycle import OrderStatus
 
     order_id = await order_in(channel, OrderStatus.AWAITING_FULFILLMENT)
     viewer = await token_for("viewer")
@@ -226,7 +226,7 @@ async def test_openapi_lists_the_shipping_endpoints(client, users):
 
 
 async def test_add_tracking_and_mark_as_shipped_as_plain_forms(client, users, channel, dhl):
-    from models.lifecycle import OrderStatus
+    from models.orders.lifecycle import OrderStatus
 
     order_id = await order_in(channel, OrderStatus.PROCESSING)
     first, second = await line_ids(order_id)
@@ -273,7 +273,7 @@ async def test_add_tracking_and_mark_as_shipped_as_plain_forms(client, users, ch
 
 
 async def test_a_viewer_sees_no_shipping_controls_and_cannot_post(client, users, channel):
-    from models.lifecycle import OrderStatus
+    from models.orders.lifecycle import OrderStatus
 
     order_id = await order_in(channel, OrderStatus.AWAITING_FULFILLMENT)
     first, _ = await line_ids(order_id)
@@ -292,8 +292,8 @@ async def test_a_viewer_sees_no_shipping_controls_and_cannot_post(client, users,
 
 
 async def test_admin_manages_carriers_with_field_messages(client, users, channel):
-    from models.clock import now
-    from models.tables import Channel
+    from models.core.clock import now
+    from models.db.tables import Channel
 
     await Channel.insert(Channel(name="Fnac", kind="mirakl", created_at=now()))
     channel = await Channel.select().where(Channel.name == "Fnac").first()
@@ -353,8 +353,8 @@ async def test_only_admins_change_carriers(client, users, channel):
 
 
 async def test_a_deleted_carrier_leaves_shipments_their_name(client, users, channel, dhl):
-    from models.lifecycle import OrderStatus
-    from models.shipping import add_tracking, mark_shipped
+    from models.fulfilment.shipping import add_tracking, mark_shipped
+    from models.orders.lifecycle import OrderStatus
 
     order_id = await order_in(channel, OrderStatus.AWAITING_FULFILLMENT)
     first, _ = await line_ids(order_id)

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from models.tables import ApiToken, Carrier, OrderLine, RawPayload, User
-from models.users import create_api_token
+from models.accounts.users import create_api_token
+from models.db.tables import ApiToken, Carrier, OrderLine, RawPayload, User
 from tests.conftest import csrf_from, import_one, login, make_order, serve_in_test_loop
 from tests.integration.support import add_supplier
 from web.app import create_app

@@ -11,9 +11,9 @@ import subprocess
 from pathlib import Path
 
 from models import db
-from models.acceptance import accept_order
-from models.actors import Actor
-from models.tables import Order, User
+from models.core.actors import Actor
+from models.db.tables import Order, User
+from models.orders.acceptance import accept_order
 from tests.conftest import import_one, make_order, serve_in_test_loop
 from tests.integration.support import counters_match_orders
 from web.app import create_app

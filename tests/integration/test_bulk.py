@@ -8,9 +8,10 @@ import json
 
 import pytest
 
-from models import bulk, db
-from models.clock import now
-from models.tables import Channel, Event, Order, OutboxMessage
+from models import db
+from models.core.clock import now
+from models.db import bulk
+from models.db.tables import Channel, Event, Order, OutboxMessage
 
 CET = dt.timezone(dt.timedelta(hours=1))
 STAMPS = [

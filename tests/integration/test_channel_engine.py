@@ -16,13 +16,13 @@ from connectors.sandbox.backmarket import BackMarketSandbox
 from connectors.sandbox.mirakl import MiraklSandbox
 from jobs.dispatcher import dispatch_due
 from jobs.importer import sync_channel
-from models import credentials
-from models.acceptance import accept_order
-from models.actors import Actor
-from models.clock import now
-from models.lifecycle import LineStatus, OrderStatus
-from models.shipping import add_shipment
-from models.tables import Carrier, Channel, Order, OrderLine, OutboxMessage, ReviewIssue, SyncIssue
+from models.accounts import credentials
+from models.core.actors import Actor
+from models.core.clock import now
+from models.db.tables import Carrier, Channel, Order, OrderLine, OutboxMessage, ReviewIssue, SyncIssue
+from models.fulfilment.shipping import add_shipment
+from models.orders.acceptance import accept_order
+from models.orders.lifecycle import LineStatus, OrderStatus
 
 MARKETPLACES = {
     "mirakl": (MiraklSandbox, {"api_key": "sandbox-mirakl-key"}),

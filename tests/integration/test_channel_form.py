@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from models.clock import now
-from models.tables import Channel
+from models.core.clock import now
+from models.db.tables import Channel
 from tests.conftest import csrf_from, login
 
 

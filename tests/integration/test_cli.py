@@ -11,8 +11,8 @@ import time
 
 import httpx
 
-from models.tables import User
-from models.users import authenticate
+from models.accounts.users import authenticate
+from models.db.tables import User
 
 WAYBILL = [sys.executable, "-c", "from web.cli import main; main()"]
 

@@ -12,15 +12,15 @@ import random
 
 import pytest
 
-from models.acceptance import accept_order, decide_line, edit_line_quantity, reject_order
-from models.actors import Actor
-from models.closing import cancel_order, mark_returned, mark_sent_to_supplier
-from models.errors import Conflict, DomainError, FieldErrors
-from models.importing import import_orders
-from models.lifecycle import OrderStatus
-from models.order_queries import pending_review_count, status_counts
-from models.shipping import add_shipment
-from models.tables import Event, Order, OutboxMessage
+from models.channels.importing import import_orders
+from models.core.actors import Actor
+from models.core.errors import Conflict, DomainError, FieldErrors
+from models.db.tables import Event, Order, OutboxMessage
+from models.fulfilment.shipping import add_shipment
+from models.orders.acceptance import accept_order, decide_line, edit_line_quantity, reject_order
+from models.orders.closing import cancel_order, mark_returned, mark_sent_to_supplier
+from models.orders.lifecycle import OrderStatus
+from models.orders.queries import pending_review_count, status_counts
 from tests.conftest import import_one, make_order
 from tests.integration.support import (
     counters_match_orders,
@@ -266,7 +266,7 @@ async def test_counters_stay_exact_under_concurrent_transitions(channel, rng):
                 elif step == "return":
                     await mark_returned(order_id, actor)
                 else:
-                    from models.closing import send_to_review
+                    from models.orders.closing import send_to_review
 
                     await send_to_review(order_id, "address_error", "Address error", actor)
             except DomainError:
@@ -301,8 +301,8 @@ async def test_counters_stay_exact_under_concurrent_transitions(channel, rng):
 
 
 async def _second_channel() -> dict:
-    from models.clock import now
-    from models.tables import Channel
+    from models.core.clock import now
+    from models.db.tables import Channel
 
     await Channel.insert(Channel(name="Second channel", kind="demo", created_at=now()))
     return await Channel.select().where(Channel.name == "Second channel").first()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from connectors import registry
-from models.tables import Channel
+from models.db.tables import Channel
 from tests.conftest import csrf_from, login
 
 ACME = """

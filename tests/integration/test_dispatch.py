@@ -6,12 +6,9 @@ import pytest
 
 from connectors.sandbox.bigbuy import DEFAULT_API_KEY
 from jobs.supplier_dispatch import dispatch_order_now, dispatch_supplier_due, poll_supplier_orders
-from models.actors import Actor
-from models.dispatch import change_shipping_method, process_order, resubmit_order
-from models.errors import DomainError
-from models.manual_orders import link_manual
-from models.order_change import change_order
-from models.tables import (
+from models.core.actors import Actor
+from models.core.errors import DomainError
+from models.db.tables import (
     Order,
     OutboxMessage,
     ReviewIssue,
@@ -20,6 +17,9 @@ from models.tables import (
     Supplier,
     SupplierOrder,
 )
+from models.orders.change import change_order
+from models.suppliers.dispatch import change_shipping_method, process_order, resubmit_order
+from models.suppliers.manual_orders import link_manual
 from tests.conftest import import_one, make_order
 from tests.integration.support import add_supplier
 
@@ -108,8 +108,8 @@ async def test_a_create_that_timed_out_is_looked_up_not_sent_again(channel, supp
     message = await OutboxMessage.select().where(OutboxMessage.order == order_id).first()
     # The order reached BigBuy but the answer was lost: the message is marked ambiguous.
     from connectors.bigbuy import BigBuyConnector
-    from models.dispatch import internal_reference
-    from models.supplier_outcomes import supplier_order_context, supplier_request
+    from models.suppliers.dispatch import internal_reference
+    from models.suppliers.outcomes import supplier_order_context, supplier_request
 
     context = await supplier_order_context(int(__import__("json").loads(message["payload"])["supplier_order"]))
     connector = BigBuyConnector(await supplier_url(suppliers["bigbuy"]), {"api_key": DEFAULT_API_KEY}, http)
@@ -127,7 +127,7 @@ async def test_an_order_bigbuy_already_has_is_linked_not_duplicated(channel, sup
     await process_order(order_id, MERCHANT)
     message = await OutboxMessage.select().where(OutboxMessage.order == order_id).first()
     from connectors.bigbuy import BigBuyConnector
-    from models.supplier_outcomes import supplier_order_context, supplier_request
+    from models.suppliers.outcomes import supplier_order_context, supplier_request
 
     context = await supplier_order_context(int(__import__("json").loads(message["payload"])["supplier_order"]))
     connector = BigBuyConnector(await supplier_url(suppliers["bigbuy"]), {"api_key": DEFAULT_API_KEY}, http)

@@ -33,12 +33,12 @@ from litestar import Response
 
 from connectors.sandbox.bigbuy import DEFAULT_API_KEY, BigBuySandbox
 from connectors.sandbox.shipbob import DEFAULT_CHANNEL_ID, DEFAULT_TOKEN, ShipBobSandbox
-from models import credentials
-from models.actors import Actor
-from models.clock import now
-from models.dispatch import process_order
-from models.importing import import_orders
-from models.tables import CatalogItem, Order, OutboxMessage, SupplierOrder
+from models.accounts import credentials
+from models.channels.importing import import_orders
+from models.core.actors import Actor
+from models.core.clock import now
+from models.db.tables import CatalogItem, Order, OutboxMessage, SupplierOrder
+from models.suppliers.dispatch import process_order
 from tests.conftest import make_order
 from tests.integration.support import add_supplier
 

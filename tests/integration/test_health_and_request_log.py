@@ -14,7 +14,7 @@ import time
 import httpx
 
 from models import db
-from models.migrate import known_migration_ids
+from models.db.migrate import known_migration_ids
 from tests.conftest import login, serve_in_test_loop
 from web.app import create_app
 from web.request_log import request_logging

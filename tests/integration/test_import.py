@@ -6,13 +6,13 @@ import datetime as dt
 
 import pytest
 
-from models.actors import Actor
-from models.clock import now
-from models.importing import import_orders
-from models.lifecycle import OrderStatus
-from models.order_change import change_order
-from models.order_queries import OrderFilter, list_orders, status_counts
-from models.tables import Channel, Order, RawPayload, ReviewIssue
+from models.channels.importing import import_orders
+from models.core.actors import Actor
+from models.core.clock import now
+from models.db.tables import Channel, Order, RawPayload, ReviewIssue
+from models.orders.change import change_order
+from models.orders.lifecycle import OrderStatus
+from models.orders.queries import OrderFilter, list_orders, status_counts
 from tests.conftest import import_one, make_order
 from tests.integration.support import (
     counters_match_orders,
@@ -95,7 +95,7 @@ async def test_importing_the_same_orders_twice_changes_nothing(channel):
 
 
 async def test_reimport_never_overwrites_local_changes(channel):
-    from models.acceptance import accept_order
+    from models.orders.acceptance import accept_order
 
     order_id = await import_one(channel, incoming_order("MK-2"))
     await accept_order(order_id, Actor.user("operator"))

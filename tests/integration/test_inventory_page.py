@@ -7,8 +7,8 @@ import re
 
 import httpx
 
-from models.clock import now
-from models.tables import CatalogItem, Channel, ChannelOffer, Supplier, SupplierStock
+from models.core.clock import now
+from models.db.tables import CatalogItem, Channel, ChannelOffer, Supplier, SupplierStock
 from tests.conftest import csrf_from, import_one, login, make_order
 
 
@@ -28,7 +28,7 @@ async def stocked_world(channel: dict) -> dict[str, int]:
             SupplierStock(supplier=supplier, supplier_sku=sku, quantity=quantity, changed_at=now())
         )
     await Channel.update({Channel.stock_sync: True, Channel.stock_buffer: 1}).where(Channel.id == channel["id"])
-    from models.stock import plan_offers
+    from models.stock.sync import plan_offers
 
     await plan_offers()
     return {"supplier": supplier}

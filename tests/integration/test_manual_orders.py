@@ -10,11 +10,11 @@ import pytest
 
 from jobs.connections import supplier_connector, supplier_lookup
 from jobs.supplier_dispatch import poll_supplier_orders
-from models.actors import Actor
-from models.errors import DomainError, NeedsConfirmation
-from models.manual_orders import link_manual
+from models.core.actors import Actor
+from models.core.errors import DomainError, NeedsConfirmation
+from models.db.tables import Order, ReviewIssue, Shipment, Supplier, SupplierOrder, SupplierOrderLine, SyncIssue
 from models.ports import SupplierAddress, SupplierLine, SupplierOrderRequest
-from models.tables import Order, ReviewIssue, Shipment, Supplier, SupplierOrder, SupplierOrderLine, SyncIssue
+from models.suppliers.manual_orders import link_manual
 from tests.conftest import import_one, make_order
 
 MERCHANT = Actor("user", "merchant")

@@ -1,7 +1,7 @@
 """Metrics over a known history: orders accepted, rejected, cancelled and shipped at known times.
 
 The history is made with the domain operations themselves, each run at a chosen moment with
-`models.clock.frozen_at`, so every figure can be checked exactly. The period (24–30 Oct 2026,
+`models.core.clock.frozen_at`, so every figure can be checked exactly. The period (24–30 Oct 2026,
 Europe/Paris) spans the end of summer time (25 Oct, 01:00 UTC): orders placed late in the evening
 on either side of it fall on the right local day only if the day boundaries follow the change.
 """
@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from models.acceptance import accept_order, decide_line, reject_order
-from models.actors import Actor
-from models.clock import frozen_at, now
-from models.closing import cancel_order
-from models.metrics import Period, compute_metrics
-from models.shipping import add_shipment
-from models.tables import Channel
+from models.core.actors import Actor
+from models.core.clock import frozen_at, now
+from models.db.tables import Channel
+from models.fulfilment.shipping import add_shipment
+from models.metrics.figures import Period, compute_metrics
+from models.orders.acceptance import accept_order, decide_line, reject_order
+from models.orders.closing import cancel_order
 from tests import databases
 from tests.conftest import import_one, login, make_order
 from tests.integration.support import order_lines
@@ -309,7 +309,7 @@ async def test_handling_time_is_set_on_the_channel_form(client, users, history):
 
 async def test_beyond_the_limit_sqlite_medians_come_from_an_even_sample_and_say_so(client, users, history, monkeypatch):
     """PostgreSQL computes exact medians itself at any size; SQLite samples beyond the limit."""
-    monkeypatch.setattr("models.metrics.EXACT_MEDIAN_LIMIT", 2)
+    monkeypatch.setattr("models.metrics.figures.EXACT_MEDIAN_LIMIT", 2)
     with frozen_at(NOW):
         metrics = await compute_metrics(PERIOD, history.market["id"])
     assert metrics.median_ship_s == 2 * 86400  # two shipped orders: within the limit either way

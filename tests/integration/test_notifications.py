@@ -19,16 +19,16 @@ from aiosmtpd.controller import Controller
 
 from connectors.smtp import SmtpConfig
 from jobs.notification_jobs import deliver_notifications
-from models.acceptance import accept_order
-from models.actors import Actor
-from models.importing import import_orders
-from models.lifecycle import OrderStatus
-from models.mail_queue import MAIL_KIND, retry_mail_now
-from models.notification_inbox import list_messages, mark_read, unread_count
-from models.notifications import NO_ADDRESS, NO_MAIL_SERVER
-from models.order_change import change_order
-from models.tables import Notification, NotificationMessage, Order, SyncIssue, User
-from models.users import create_user, set_notification_preferences
+from models.accounts.users import create_user, set_notification_preferences
+from models.channels.importing import import_orders
+from models.core.actors import Actor
+from models.db.tables import Notification, NotificationMessage, Order, SyncIssue, User
+from models.notifications.inbox import list_messages, mark_read, unread_count
+from models.notifications.mail_queue import MAIL_KIND, retry_mail_now
+from models.notifications.new_orders import NO_ADDRESS, NO_MAIL_SERVER
+from models.orders.acceptance import accept_order
+from models.orders.change import change_order
+from models.orders.lifecycle import OrderStatus
 from tests.conftest import csrf_from, import_one, login, make_order, serve_in_test_loop
 from web.app import create_app
 
@@ -190,9 +190,9 @@ async def test_without_a_mail_server_messages_are_kept_for_the_notifications_pag
 
 
 async def test_the_menu_counts_agree_with_each_count_on_its_own(users, channel):
-    from models.menu_counts import menu_counts
-    from models.order_queries import pending_review_count
-    from models.sync_issues import record_issue, unresolved_count
+    from models.channels.sync_issues import record_issue, unresolved_count
+    from models.orders.menu_counts import menu_counts
+    from models.orders.queries import pending_review_count
 
     await import_one(channel, make_order("MENU-1"))
     await import_one(channel, make_order("MENU-2", last_name=""))  # missing surname: pending review

@@ -7,11 +7,14 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from models.acceptance import accept_order, decide_line, edit_line_quantity, reject_order
-from models.actors import Actor
-from models.app_settings import merchant_timezone
-from models.clock import now
-from models.closing import (
+from models.core.actors import Actor
+from models.core.app_settings import merchant_timezone
+from models.core.clock import now
+from models.core.errors import Conflict, DomainError, FieldErrors, NotFound, OrderFinal
+from models.db.tables import Carrier, Event, Order, OutboxMessage, ReviewIssue, Shipment, ShipmentLine, SupplierOrder
+from models.fulfilment.shipping import add_shipment, add_tracking
+from models.orders.acceptance import accept_order, decide_line, edit_line_quantity, reject_order
+from models.orders.closing import (
     cancel_order,
     mark_delivered,
     mark_paid,
@@ -19,13 +22,10 @@ from models.closing import (
     mark_sent_to_supplier,
     send_to_review,
 )
-from models.dispatch import create_supplier_order, process_order
-from models.errors import Conflict, DomainError, FieldErrors, NotFound, OrderFinal
-from models.lifecycle import TRANSITIONS, OrderStatus, TransitionRefused
-from models.order_edits import edit_address, set_line_quantity
-from models.order_queries import OrderFilter, list_orders
-from models.shipping import add_shipment, add_tracking
-from models.tables import Carrier, Event, Order, OutboxMessage, ReviewIssue, Shipment, ShipmentLine, SupplierOrder
+from models.orders.edits import edit_address, set_line_quantity
+from models.orders.lifecycle import TRANSITIONS, OrderStatus, TransitionRefused
+from models.orders.queries import OrderFilter, list_orders
+from models.suppliers.dispatch import create_supplier_order, process_order
 from tests.conftest import import_one, make_order
 from tests.integration.support import (
     add_supplier,
@@ -735,7 +735,7 @@ async def test_mark_paid_with_a_stale_version_is_a_conflict(channel):
 
 
 async def test_send_to_review_and_resolve(channel):
-    from models.order_change import change_order
+    from models.orders.change import change_order
 
     order_id = await order_in(channel, S.AWAITING_FULFILLMENT)
     supplier = Actor("supplier", "BigBuy")
@@ -765,7 +765,7 @@ async def test_send_to_review_and_resolve(channel):
 
 
 async def test_resolving_one_of_two_issues_keeps_the_order_in_review(channel):
-    from models.order_change import change_order
+    from models.orders.change import change_order
 
     order_id = await new_order(channel, last_name="", postcode="1")
     assert await open_issue_codes(order_id) == ["missing_surname", "invalid_postcode"]
@@ -781,7 +781,7 @@ async def test_resolving_one_of_two_issues_keeps_the_order_in_review(channel):
 
 async def test_a_failing_operation_leaves_no_partial_writes(channel):
     """An error after some writes inside the transaction rolls all of them back."""
-    from models.order_change import change_order
+    from models.orders.change import change_order
 
     order_id = await new_order(channel, last_name="")
     before = await snapshot(order_id)

@@ -8,12 +8,12 @@ import re
 import httpx
 import pytest
 
-from models.acceptance import accept_order
-from models.actors import Actor
-from models.clock import now
-from models.closing import mark_delivered
-from models.shipping import add_shipment
-from models.tables import Order, OrderLine
+from models.core.actors import Actor
+from models.core.clock import now
+from models.db.tables import Order, OrderLine
+from models.fulfilment.shipping import add_shipment
+from models.orders.acceptance import accept_order
+from models.orders.closing import mark_delivered
 from tests.conftest import csrf_from, import_one, login, make_order
 
 HTMX = {"HX-Request": "true"}

@@ -8,8 +8,8 @@ import httpx
 
 from jobs.connections import channel_connector
 from jobs.dispatcher import dispatch_due, send
-from models.acceptance import accept_order
-from models.tables import Order, OutboxMessage
+from models.db.tables import Order, OutboxMessage
+from models.orders.acceptance import accept_order
 from tests.reconcile_world import MERCHANT, import_orders_of, make_world, order_id_of
 
 

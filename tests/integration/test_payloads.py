@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from models.importing import import_orders
+from models.channels.importing import import_orders
 from tests.conftest import import_one, login, make_order
 
 

@@ -13,11 +13,11 @@ import pytest
 
 from jobs.importer import sync_channel
 from jobs.reconciliation import resync_order, run_reconciliation
-from models.acceptance import accept_order
-from models.clock import now
-from models.import_runs import OVERLAP
-from models.reconcile import DUPLICATED, LOST, MISMATCHED
-from models.tables import Order, OutboxMessage, SupplierOrder
+from models.channels.import_runs import OVERLAP
+from models.channels.reconcile import DUPLICATED, LOST, MISMATCHED
+from models.core.clock import now
+from models.db.tables import Order, OutboxMessage, SupplierOrder
+from models.orders.acceptance import accept_order
 from tests.reconcile_world import (
     MERCHANT,
     accept_and_send,

@@ -15,10 +15,10 @@ import pytest
 from connectors.sandbox.bigbuy import DEFAULT_API_KEY, BigBuySandbox
 from connectors.sandbox.common import Sandbox
 from jobs.supplier_dispatch import dispatch_order_now
-from models.actors import Actor
-from models.clock import now
-from models.dispatch import process_order
-from models.tables import CatalogItem, Order, ResubmitResult, ResubmitRun, ReviewIssue
+from models.core.actors import Actor
+from models.core.clock import now
+from models.db.tables import CatalogItem, Order, ResubmitResult, ResubmitRun, ReviewIssue
+from models.suppliers.dispatch import process_order
 from tests.conftest import csrf_from, import_one, login, make_order
 from tests.integration.support import add_supplier
 from tests.integration.test_supplier_page import text_of

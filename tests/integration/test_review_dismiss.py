@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from models.actors import Actor
-from models.errors import DomainError, FieldErrors
-from models.order_edits import dismiss_issue
-from models.tables import Event, Order, ReviewIssue
+from models.core.actors import Actor
+from models.core.errors import DomainError, FieldErrors
+from models.db.tables import Event, Order, ReviewIssue
+from models.orders.edits import dismiss_issue
 from tests.conftest import import_one, make_order
 
 MERCHANT = Actor("user", "merchant")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from models.acceptance import accept_order
-from models.actors import Actor
-from models.catalog import import_catalog_csv
-from models.clock import now
-from models.routing import plan_routes, shipping_method
-from models.tables import CatalogItem, OrderLine, ShippingMapping, Supplier
+from models.core.actors import Actor
+from models.core.clock import now
+from models.db.tables import CatalogItem, OrderLine, ShippingMapping, Supplier
+from models.orders.acceptance import accept_order
+from models.stock.catalog import import_catalog_csv
+from models.suppliers.routing import plan_routes, shipping_method
 from tests.conftest import import_one, make_order
 
 

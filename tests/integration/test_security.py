@@ -10,7 +10,7 @@ from http.cookies import SimpleCookie
 import httpx
 import pytest
 
-from models.tables import ALL_TABLES, ApiToken, Channel, LoginFailure, Order, Supplier
+from models.db.tables import ALL_TABLES, ApiToken, Channel, LoginFailure, Order, Supplier
 from tests.conftest import TEST_PASSWORD, csrf_from, import_one, login, make_order, serve_in_test_loop
 from web.app import create_app
 from web.settings import Settings
@@ -272,8 +272,8 @@ HOSTILE = [
 
 
 async def test_nul_is_dropped_from_text_and_refused_in_identifiers(channel):
-    from models.actors import Actor
-    from models.importing import import_orders
+    from models.channels.importing import import_orders
+    from models.core.actors import Actor
 
     clean = make_order("NUL-1", last_name="Dvo\x00řák")
     clean.lines[0].title = "Mug\x00"

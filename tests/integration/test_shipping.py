@@ -15,17 +15,17 @@ from connectors.sandbox.mall import MallSandbox
 from connectors.sandbox.mirakl import MiraklSandbox
 from jobs.dispatcher import dispatch_channel_order_now, dispatch_due
 from jobs.importer import sync_channel
-from models import credentials
-from models.acceptance import accept_order
-from models.actors import Actor
-from models.carriers import CarrierForm, create_carrier
-from models.clock import now
-from models.errors import DomainError, FieldErrors, NotFound, OrderFinal
-from models.lifecycle import OrderStatus, TransitionRefused
-from models.order_edits import set_line_quantity
-from models.order_queries import OrderFilter, list_orders, order_detail
-from models.shipping import add_shipment, add_tracking, channel_report, mark_shipped, remove_tracking
-from models.tables import Channel, Order, OrderLine, Shipment
+from models.accounts import credentials
+from models.core.actors import Actor
+from models.core.clock import now
+from models.core.errors import DomainError, FieldErrors, NotFound, OrderFinal
+from models.db.tables import Channel, Order, OrderLine, Shipment
+from models.fulfilment.carriers import CarrierForm, create_carrier
+from models.fulfilment.shipping import add_shipment, add_tracking, channel_report, mark_shipped, remove_tracking
+from models.orders.acceptance import accept_order
+from models.orders.edits import set_line_quantity
+from models.orders.lifecycle import OrderStatus, TransitionRefused
+from models.orders.queries import OrderFilter, list_orders, order_detail
 from tests.integration.support import event_kinds, order_events, order_row, outbox_for
 from tests.integration.test_operations import line_ids, order_in, snapshot
 
@@ -265,7 +265,7 @@ async def test_a_stale_version_is_a_conflict_and_changes_nothing(channel):
     seen = (await order_row(order_id))["version"]
     await add_tracking(order_id, {first: 1}, OPERATOR, no_tracking=True, expected_version=seen)
     before = await snapshot(order_id)
-    from models.errors import Conflict
+    from models.core.errors import Conflict
 
     with pytest.raises(Conflict, match="changed by operator while you were working on it"):
         await add_tracking(order_id, {first: 1}, Actor.user("someone"), no_tracking=True, expected_version=seen)

@@ -13,11 +13,11 @@ from connectors.sandbox import backmarket, bigbuy, mall, mirakl, shipbob
 from connectors.sandbox.common import Sandbox
 from jobs.dispatcher import dispatch_due
 from jobs.stock_jobs import push_now, sync_stock
-from models import credentials
-from models.app_settings import merchant_timezone
-from models.clock import now
-from models.stock import plan_offers
-from models.tables import CatalogItem, Channel, ChannelOffer, OutboxMessage, StockEvent, Supplier, SyncIssue
+from models.accounts import credentials
+from models.core.app_settings import merchant_timezone
+from models.core.clock import now
+from models.db.tables import CatalogItem, Channel, ChannelOffer, OutboxMessage, StockEvent, Supplier, SyncIssue
+from models.stock.sync import plan_offers
 from tests.conftest import csrf_from, import_one, login, make_order
 from tests.integration.support import add_supplier
 from tests.integration.test_inventory_page import text_of

@@ -7,13 +7,13 @@ import httpx
 
 from jobs.connections import supplier_connector
 from jobs.supplier_dispatch import dispatch_order_now, dispatch_supplier_due, poll_supplier_orders
-from models import supplier_outcomes as outcomes
-from models.actors import Actor
-from models.closing import cancel_order
-from models.closing_report import closing_report
-from models.dispatch import process_order
+from models.core.actors import Actor
+from models.db.tables import OutboxMessage, ReviewIssue, Supplier, SupplierOrder, SyncIssue
+from models.orders.closing import cancel_order
+from models.orders.closing_report import closing_report
 from models.ports import SupplierOrderRequest
-from models.tables import OutboxMessage, ReviewIssue, Supplier, SupplierOrder, SyncIssue
+from models.suppliers import outcomes
+from models.suppliers.dispatch import process_order
 from tests.conftest import import_one, make_order
 
 MERCHANT = Actor("user", "merchant")

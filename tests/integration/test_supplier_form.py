@@ -9,9 +9,9 @@ import re
 import httpx
 
 from connectors.sandbox.bigbuy import DEFAULT_API_KEY, BigBuySandbox
-from models import credentials
-from models.clock import now
-from models.tables import Supplier, SupplierOrder
+from models.accounts import credentials
+from models.core.clock import now
+from models.db.tables import Supplier, SupplierOrder
 from tests.conftest import csrf_from, import_one, login, make_order
 
 SHIPBOB_TOKEN = "pat-shipbob-0123456789"

@@ -11,11 +11,9 @@ import httpx
 import pytest
 
 from connectors.sandbox.bigbuy import DEFAULT_API_KEY, BigBuySandbox
-from models import credentials
-from models.catalog import PAGE_SIZE, import_catalog_csv
-from models.catalog_uploads import CHUNK_ROWS, MAX_BYTES
-from models.clock import now
-from models.tables import (
+from models.accounts import credentials
+from models.core.clock import now
+from models.db.tables import (
     CatalogItem,
     CatalogUpload,
     CatalogUploadPart,
@@ -26,6 +24,8 @@ from models.tables import (
     SupplierOrder,
     SyncIssue,
 )
+from models.stock.catalog import PAGE_SIZE, import_catalog_csv
+from models.stock.catalog_uploads import CHUNK_ROWS, MAX_BYTES
 from tests.conftest import csrf_from, import_one, login, make_order
 from web.pages import forget_timezone
 

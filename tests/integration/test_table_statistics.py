@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from models import db
-from models.table_statistics import analyze_grown_tables
+from models.db.table_statistics import analyze_grown_tables
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

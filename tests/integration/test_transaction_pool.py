@@ -9,8 +9,9 @@ import sqlite3
 import pytest
 from piccolo.engine.sqlite import TransactionType
 
-from models import db, sqlite_checkpoints
-from models.tables import Channel
+from models import db
+from models.db import sqlite_checkpoints
+from models.db.tables import Channel
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
@@ -106,7 +107,7 @@ async def test_a_writer_waits_for_another_process_to_finish_its_turn():
     import sys
     import time
 
-    from models.sqlite_turns import LOCK_FILE_SUFFIX
+    from models.db.sqlite_turns import LOCK_FILE_SUFFIX
 
     holder = subprocess.Popen(
         [

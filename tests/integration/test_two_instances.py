@@ -17,9 +17,9 @@ import time
 import httpx
 
 from connectors.sandbox.mirakl import MiraklSandbox
-from models import credentials
-from models.clock import now
-from models.tables import Channel, Order, OutboxMessage
+from models.accounts import credentials
+from models.core.clock import now
+from models.db.tables import Channel, Order, OutboxMessage
 
 SECRET = "two-instances-test-secret-key-0123456789"
 

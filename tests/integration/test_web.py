@@ -13,13 +13,13 @@ import httpx
 import pytest
 from litestar import get
 
-from models.acceptance import accept_order
-from models.actors import Actor
-from models.clock import now
-from models.closing import cancel_order
-from models.importing import import_orders
-from models.shipping import add_shipment
-from models.tables import ApiToken, Carrier, Channel, Order, OrderLine, User
+from models.channels.importing import import_orders
+from models.core.actors import Actor
+from models.core.clock import now
+from models.db.tables import ApiToken, Carrier, Channel, Order, OrderLine, User
+from models.fulfilment.shipping import add_shipment
+from models.orders.acceptance import accept_order
+from models.orders.closing import cancel_order
 from tests.conftest import TEST_PASSWORD, csrf_from, import_one, login, make_order, serve_in_test_loop
 from web.app import create_app
 from web.pages import forget_timezone
@@ -247,7 +247,7 @@ OPERATOR_OR_ADMIN = [("/settings/tokens", {"name": "cli"})]
 
 
 async def state_of_settings() -> tuple:
-    from models.app_settings import get_setting
+    from models.core.app_settings import get_setting
 
     return await User.count(), await ApiToken.count(), await get_setting("timezone", "")
 
@@ -264,7 +264,7 @@ async def test_viewer_cannot_change_anything(client, users, path, form):
 
 async def test_viewer_cannot_revoke_a_token(client, users):
     viewer_id = (await User.select(User.id).where(User.username == "viewer").first())["id"]
-    from models.users import create_api_token
+    from models.accounts.users import create_api_token
 
     await create_api_token(viewer_id, "old")
     await login(client, "viewer")

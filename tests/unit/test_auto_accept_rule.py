@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from models.auto_accept import AutoAcceptRule, hold_reasons, parse_below_cost_pct
-from models.errors import FieldErrors
+from models.core.errors import FieldErrors
+from models.orders.auto_accept import AutoAcceptRule, hold_reasons, parse_below_cost_pct
 from tests.conftest import make_order
 
 CATALOG = {

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from connectors.backmarket import BackMarketOrderError, parse_order
 from connectors.sandbox.backmarket import money, to_backmarket_json
 from connectors.sandbox.fake_orders import fake_order
-from models.incoming import IncomingOrder
-from models.validation import order_problems
+from models.orders.validation import order_problems
+from models.ports import IncomingOrder
 
 PLACED = dt.datetime(2025, 3, 14, 9, 26, 53, tzinfo=dt.UTC)
 

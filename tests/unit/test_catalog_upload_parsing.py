@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from jinja2 import Environment
 
-from models.catalog_uploads import parse_csv
-from models.errors import FieldErrors
+from models.core.errors import FieldErrors
+from models.stock.catalog_uploads import parse_csv
 from web.formatting import FILTERS
 
 

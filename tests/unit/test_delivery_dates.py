@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from models.closing import delivery_time, parse_delivery_date
-from models.errors import FieldErrors
+from models.core.errors import FieldErrors
+from models.orders.closing import delivery_time, parse_delivery_date
 
 PRAGUE = ZoneInfo("Europe/Prague")
 NOW = dt.datetime(2026, 5, 12, 20, 30, tzinfo=dt.UTC)  # 22:30 in Prague

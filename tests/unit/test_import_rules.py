@@ -9,7 +9,7 @@ late import.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,8 +36,11 @@ def modules(root: Path, packages: tuple[str, ...] = PRODUCT) -> dict[str, Path]:
     return found
 
 
-def imported_names(module: str, path: Path) -> Iterator[str]:
-    """Every dotted name an import statement of the module refers to, relative imports resolved."""
+def imported_names(module: str, path: Path, known: Collection[str]) -> Iterator[str]:
+    """Every dotted name an import statement of the module refers to, relative imports resolved.
+
+    `from package import submodule` depends on the submodule, not on what the package's `__init__`
+    defines; `from package import name` depends on the package."""
     package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -45,8 +48,8 @@ def imported_names(module: str, path: Path) -> Iterator[str]:
         elif isinstance(node, ast.ImportFrom):
             base = package[: len(package) - node.level + 1] if node.level else []
             target = ".".join([*base, node.module] if node.module else base)
-            yield target
-            yield from (f"{target}.{alias.name}" for alias in node.names)
+            for alias in node.names:
+                yield f"{target}.{alias.name}" if f"{target}.{alias.name}" in known else target
 
 
 def import_graph(root: Path, packages: tuple[str, ...] = PRODUCT) -> dict[str, set[str]]:
@@ -54,7 +57,7 @@ def import_graph(root: Path, packages: tuple[str, ...] = PRODUCT) -> dict[str, s
     known = modules(root, packages)
     graph: dict[str, set[str]] = {name: set() for name in known}
     for name, path in known.items():
-        for target in imported_names(name, path):
+        for target in imported_names(name, path, known):
             while target and target not in known:
                 target = target.rpartition(".")[0]
             if target and target != name:
@@ -128,6 +131,9 @@ def test_the_walker_sees_late_relative_and_package_imports(tmp_path: Path) -> No
         "models/orders/lifecycle.py": "def refuse():\n    from models.orders.errors import Refused\n",
         "models/orders/errors.py": "from .lifecycle import refuse\n",
         "models/stock.py": "import connectors.base\n",
+        "models/db/__init__.py": "from models.db.engines import fetch\n",
+        "models/db/engines.py": "from models.db import sql\n",
+        "models/db/sql.py": "from models.db import fetch\n",
         "connectors/__init__.py": "",
         "connectors/base.py": "from models import stock\n",
         "jobs/__init__.py": "",
@@ -141,7 +147,9 @@ def test_the_walker_sees_late_relative_and_package_imports(tmp_path: Path) -> No
 
     assert graph["models.orders"] == {"models.orders.lifecycle"}
     assert layer_violations(graph) == ["models.stock imports connectors.base"]
+    assert graph["models.db.engines"] == {"models.db.sql"}  # a sibling module, not the package's facade
     assert cycles(graph) == [
         ["connectors.base", "models.stock"],
+        ["models.db", "models.db.engines", "models.db.sql"],
         ["models.orders.errors", "models.orders.lifecycle"],
     ]

@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from models.errors import DomainError
-from models.lifecycle import (
+from models.core.errors import DomainError
+from models.orders.lifecycle import (
     FINAL_STATUSES,
     TABS,
     TRANSITIONS,

@@ -22,7 +22,7 @@ from connectors.mall import (
     split_name,
 )
 from connectors.sandbox.fake_orders import FIRST_NAMES, LAST_NAMES
-from models.incoming import IncomingOrder
+from models.ports import IncomingOrder
 
 JSON_SCALARS = (
     st.none()

@@ -9,11 +9,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from models.clock import frozen_at, now
-from models.metrics import EXACT_MEDIAN_LIMIT, NO_REASON, OTHER_REASONS, Period, group_reasons, median_of, sample_every
-from web.charts import line_chart, nice_step, rate_axis
-from web.metrics_filters import parse_metrics_filter
-from web.metrics_view import duration_text, ordinal
+from models.core.clock import frozen_at, now
+from models.metrics.figures import (
+    EXACT_MEDIAN_LIMIT,
+    NO_REASON,
+    OTHER_REASONS,
+    Period,
+    group_reasons,
+    median_of,
+    sample_every,
+)
+from web.metrics.charts import line_chart, nice_step, rate_axis
+from web.metrics.filters import parse_metrics_filter
+from web.metrics.view import duration_text, ordinal
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from connectors.mirakl import ALPHA3_TO_ALPHA2, MiraklOrderError, minor_units, parse_order
 from connectors.sandbox.mirakl import MiraklSandbox
-from models.incoming import IncomingOrder
+from models.ports import IncomingOrder
 
 json_scalars = (
     st.none()

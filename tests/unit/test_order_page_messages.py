@@ -1,7 +1,7 @@
 """What the order page says after sending to suppliers: one sentence per supplier, in its own words."""
 
-from models.dispatch import ProcessResult
-from web.order_page import address_sent_summary, dispatch_summary
+from models.suppliers.dispatch import ProcessResult
+from web.orders.page import address_sent_summary, dispatch_summary
 
 
 def supplier_order(supplier: int, name: str, status: str, message: str) -> dict:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from models.quoting import isolated, quoted
-from models.validation import postcode_problem
+from models.core.quoting import isolated, quoted
+from models.orders.validation import postcode_problem
 
 RLO = "\u202e"
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.search_terms import (
+from models.core.search_terms import (
     MAX_TERM_LENGTH,
     identifier_terms,
     name_terms,

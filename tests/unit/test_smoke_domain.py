@@ -1,5 +1,5 @@
-from models.lifecycle import OrderStatus
-from models.order_queries import OrderFilter, list_orders, tab_counts
+from models.orders.lifecycle import OrderStatus
+from models.orders.queries import OrderFilter, list_orders, tab_counts
 from tests.conftest import import_one, make_order
 
 

@@ -1,4 +1,4 @@
-"""The faster SQL compilation (models/sql_compile.py) gives exactly Piccolo's SQL and arguments."""
+"""The faster SQL compilation (models/db/sql_compile.py) gives exactly Piccolo's SQL and arguments."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from piccolo.querystring import QueryString
 
-from models import db  # noqa: F401  (installs the faster compilation)
-from models.sql_compile import compile_string, original_compile_string
-from models.tables import ALL_TABLES, Event, Order, OrderLine, Shipment, SupplierOrder
+from models.db.sql_compile import compile_string, original_compile_string
+from models.db.tables import ALL_TABLES, Event, Order, OrderLine, Shipment, SupplierOrder
 
 ENGINES = ("postgres", "sqlite")
 

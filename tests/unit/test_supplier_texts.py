@@ -2,7 +2,7 @@
 
 from connectors.backmarket import BackMarketConnector
 from connectors.mirakl import MiraklConnector
-from models.supplier_outcomes import hold_text
+from models.suppliers.outcomes import hold_text
 
 
 def test_hold_reason_does_not_say_on_hold_twice():

@@ -4,7 +4,7 @@ import inspect
 
 from piccolo.table import Table
 
-from models import tables
+from models.db import tables
 
 
 def test_every_table_class_is_in_all_tables():
@@ -14,4 +14,4 @@ def test_every_table_class_is_in_all_tables():
         if inspect.isclass(obj) and issubclass(obj, Table) and obj is not Table and obj.__module__ == tables.__name__
     }
     missing = sorted(cls.__name__ for cls in defined - set(tables.ALL_TABLES))
-    assert not missing, f"add to models.tables.ALL_TABLES: {missing}"
+    assert not missing, f"add to models.db.tables.ALL_TABLES: {missing}"

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from models.incoming import IncomingAddress, IncomingLine, IncomingOrder
-from models.validation import POSTCODE_FORMATS, address_problems, order_problems, postcode_problem
+from models.orders.validation import POSTCODE_FORMATS, address_problems, order_problems, postcode_problem
+from models.ports import IncomingAddress, IncomingLine, IncomingOrder
 
 
 def incoming(

@@ -1,0 +1,254 @@
+"""Users, roles, password hashing, log-in throttling and API tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from models import db
+from models.core.clock import now
+from models.core.errors import DomainError, FieldErrors
+from models.core.quoting import quoted
+from models.db.tables import ApiToken, LoginFailure, User
+
+_hasher = PasswordHasher()
+
+#: After this many failures within the window, further attempts are refused.
+MAX_FAILURES_PER_USERNAME = 5
+MAX_FAILURES_PER_IP = 20
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 8
+TOKEN_PREFIX = "wb_"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OPERATOR = "operator"
+    VIEWER = "viewer"
+
+    @property
+    def can_change_orders(self) -> bool:
+        return self in (Role.ADMIN, Role.OPERATOR)
+
+    @property
+    def can_administer(self) -> bool:
+        return self == Role.ADMIN
+
+
+#: Roles told when an order waits for acceptance: those that can accept it.
+NOTIFIED_ROLES: frozenset[str] = frozenset(role.value for role in Role if role.can_change_orders)
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: int
+    username: str
+    role: Role
+    email: str = ""
+
+    @property
+    def can_change_orders(self) -> bool:
+        return self.role.can_change_orders
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role.can_administer
+
+
+class LoginThrottled(DomainError):
+    """Log-in refused without checking the password; `retry_after` says when it is checked again."""
+
+    def __init__(self, message: str, retry_after: dt.timedelta) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _minutes(delta: dt.timedelta) -> str:
+    minutes = max(1, -(-int(delta.total_seconds()) // 60))
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
+async def _throttle(username: str, ip: str) -> None:
+    """Refuse while too many failures were recorded in the window, for this username or this address."""
+    since = now() - FAILURE_WINDOW
+    for column, value, limit, whom in (
+        (LoginFailure.username, username, MAX_FAILURES_PER_USERNAME, "for this username"),
+        (LoginFailure.ip, ip, MAX_FAILURES_PER_IP, "from your network address"),
+    ):
+        recent = (
+            await LoginFailure.select(LoginFailure.at)
+            .where((column == value) & (LoginFailure.at > since))
+            .order_by(LoginFailure.at, ascending=False)
+            .limit(limit)
+        )
+        if len(recent) >= limit:
+            # Log-in opens again once the oldest of the last `limit` failures leaves the window.
+            wait = recent[-1]["at"] + FAILURE_WINDOW - now()
+            raise LoginThrottled(
+                f"Too many failed log-in attempts {whom}. Log-in is paused: try again in {_minutes(wait)}. "
+                "If you have forgotten your password, ask an admin.",
+                wait,
+            )
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _as_current(row: dict[str, Any]) -> CurrentUser:
+    return CurrentUser(id=row["id"], username=row["username"], role=Role(row["role"]), email=row["email"])
+
+
+async def create_user(
+    username: str, password: str, role: str = "operator", email: str = "", min_length: int = MIN_PASSWORD_LENGTH
+) -> CurrentUser:
+    errors: dict[str, str] = {}
+    username = username.strip()
+    if not re.fullmatch(r"[A-Za-z0-9_.@-]{2,80}", username):
+        errors["username"] = "Use 2–80 letters, digits, dots, dashes, @ or underscores."
+    elif await User.exists().where(User.username == username):
+        errors["username"] = f"The username {quoted(username)} is taken."
+    if role not in Role.__members__.values():
+        errors["role"] = "Choose admin, operator or viewer."
+    if len(password) < min_length:
+        errors["password"] = f"Use at least {min_length} characters."
+    email = email.strip()
+    if email and (problem := email_problem(email)):
+        errors["email"] = problem
+    if errors:
+        raise FieldErrors(errors)
+    rows = await User.insert(
+        User(
+            username=username,
+            email=email,
+            role=role,
+            password_hash=hash_password(password),
+            active=True,
+            notify_new_orders=role in NOTIFIED_ROLES,
+            created_at=now(),
+        )
+    ).returning(User.id)
+    return CurrentUser(rows[0]["id"], username, Role(role), email)
+
+
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def email_problem(email: str) -> str | None:
+    """Why `email` cannot receive mail, or None."""
+    if len(email) > 254 or not EMAIL_PATTERN.fullmatch(email):
+        return f"{quoted(email[:60])} is not an e-mail address. Write it like name@example.com."
+    return None
+
+
+async def set_notification_preferences(user_id: int, email: str, notify_new_orders: bool) -> None:
+    """A user's own e-mail address and whether they are e-mailed when an order waits for acceptance.
+
+    Only roles that can accept orders are told; for others the preference stays off."""
+    email = email.strip()
+    if email and (problem := email_problem(email)):
+        raise FieldErrors({"email": problem})
+    row = await User.select(User.role).where(User.id == user_id).first()
+    if row is None:
+        raise FieldErrors({"email": "This user no longer exists."})
+    notify = notify_new_orders and row["role"] in NOTIFIED_ROLES
+    await User.update({User.email: email, User.notify_new_orders: notify}).where(User.id == user_id)
+
+
+async def notification_preferences(user_id: int) -> dict[str, Any]:
+    row = await User.select(User.email, User.role, User.notify_new_orders).where(User.id == user_id).first()
+    return row or {"email": "", "role": Role.VIEWER.value, "notify_new_orders": False}
+
+
+#: Every request authenticates, so these two lookups are written once as plain SQL (no query building).
+_ACTIVE_USER_SQL = "SELECT id, username, role, email FROM app_user WHERE id = {} AND active = {}"
+_TOKEN_USER_SQL = (
+    "SELECT t.id AS token_id, t.last_used_at, u.id, u.username, u.role, u.email FROM api_token t "
+    'JOIN app_user u ON u.id = t."user" WHERE t.token_hash = {} AND t.revoked_at IS NULL AND u.active = {}'
+)
+
+
+async def get_user(user_id: int) -> CurrentUser | None:
+    rows = await db.fetch(_ACTIVE_USER_SQL, user_id, True)
+    return _as_current(rows[0]) if rows else None
+
+
+async def _verify(password_hash: str, password: str) -> bool:
+    """Argon2 is slow on purpose: hash in a thread (it releases the GIL), not on the event loop,
+    so a log-in does not hold up every other request of the instance."""
+    return await asyncio.to_thread(_hasher.verify, password_hash, password)
+
+
+async def authenticate(username: str, password: str, ip: str) -> CurrentUser | None:
+    """Check a password; refuse outright while too many recent failures are recorded."""
+    await _throttle(username, ip)
+    row = await User.select().where(User.username == username).first()
+    valid = False
+    if row and row["active"]:
+        try:
+            valid = await _verify(row["password_hash"], password)
+        except (VerificationError, InvalidHashError):
+            valid = False
+    else:
+        # Spend the same time as a real check so usernames cannot be probed by timing.
+        with contextlib.suppress(VerificationError):
+            await _verify(_DUMMY_HASH, password)
+    if not valid:
+        await LoginFailure.insert(LoginFailure(username=username[:80], ip=ip[:64], at=now()))
+        return None
+    await LoginFailure.delete().where(LoginFailure.username == username)
+    return _as_current(row)
+
+
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_api_token(user_id: int, name: str) -> str:
+    """Create a token and return it; only its digest is stored, so it is shown once."""
+    name = name.strip()
+    if not name:
+        raise FieldErrors({"name": "Give the token a name, e.g. the tool that will use it."})
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    await ApiToken.insert(
+        ApiToken(user=user_id, name=name[:100], prefix=token[:10], token_hash=_digest(token), created_at=now())
+    )
+    return token
+
+
+async def user_for_token(token: str) -> CurrentUser | None:
+    """The active user a live token belongs to; notes when the token was last used (once a minute at most)."""
+    rows = await db.fetch(_TOKEN_USER_SQL, _digest(token), True)
+    if not rows:
+        return None
+    row = rows[0]
+    stamp = now()
+    last_used = row["last_used_at"]
+    if isinstance(last_used, str):  # SQLite hands raw SQL timestamps back as text
+        last_used = dt.datetime.fromisoformat(last_used)
+    if last_used is None or stamp - last_used > dt.timedelta(minutes=1):
+        await ApiToken.update({ApiToken.last_used_at: stamp}).where(ApiToken.id == row["token_id"])
+    return _as_current(row)
+
+
+async def list_api_tokens(user_id: int) -> list[dict[str, Any]]:
+    return await ApiToken.select().where(ApiToken.user == user_id).order_by(ApiToken.id, ascending=False)
+
+
+async def revoke_api_token(user_id: int, token_id: int) -> None:
+    await ApiToken.update({ApiToken.revoked_at: now()}).where(
+        (ApiToken.id == token_id) & (ApiToken.user == user_id) & ApiToken.revoked_at.is_null()
+    )

@@ -1,0 +1,65 @@
+"""Import runs per channel: one instance at a time (a lease), and a cursor that only moves forward."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from models import db
+from models.core.clock import now
+from models.db.tables import Channel
+
+LEASE = dt.timedelta(minutes=2)
+#: Each poll re-reads this much before the cursor, so an order updated during the last poll is not missed.
+OVERLAP = dt.timedelta(minutes=10)
+FIRST_SYNC_LOOKBACK = dt.timedelta(days=30)
+
+
+async def claim_import(channel_id: int, owner: str) -> dict[str, Any] | None:
+    """Take the channel's import lease, or None if another instance holds it."""
+    stamp = now()
+    async with db.transaction():
+        rows = await db.fetch(
+            "UPDATE channel SET import_lease_owner = {}, import_lease_until = {} "
+            "WHERE id = {} AND (import_lease_until IS NULL OR import_lease_until < {} OR import_lease_owner = {}) "
+            "RETURNING id",
+            owner,
+            stamp + LEASE,
+            channel_id,
+            stamp,
+            owner,
+        )
+    if not rows:
+        return None
+    return await Channel.select().where(Channel.id == channel_id).first()
+
+
+async def renew_import(channel_id: int, owner: str) -> None:
+    await Channel.update({Channel.import_lease_until: now() + LEASE}).where(
+        (Channel.id == channel_id) & (Channel.import_lease_owner == owner)
+    )
+
+
+def poll_start(channel: dict[str, Any]) -> dt.datetime:
+    cursor = channel.get("import_cursor")
+    return cursor - OVERLAP if cursor else now() - FIRST_SYNC_LOOKBACK
+
+
+async def finish_import(channel_id: int, owner: str, *, ok: bool, summary: str, cursor: dt.datetime | None) -> None:
+    updates: dict[Any, Any] = {
+        Channel.import_lease_until: None,
+        Channel.import_lease_owner: "",
+        Channel.last_import_at: now(),
+        Channel.last_import_result: summary[:1000],
+        Channel.last_import_ok: ok,
+    }
+    if ok and cursor is not None:
+        updates[Channel.import_cursor] = cursor
+    await Channel.update(updates).where((Channel.id == channel_id) & (Channel.import_lease_owner == owner))
+
+
+async def channels_due() -> list[dict[str, Any]]:
+    """Active channels with a real connector, with their poll interval."""
+    return await Channel.select(Channel.id, Channel.kind, Channel.poll_interval_s, Channel.name).where(
+        Channel.active == True  # noqa: E712
+    )

@@ -1,0 +1,68 @@
+"""The database platform: engines for SQLite and PostgreSQL (`engines`, re-exported here as the facade
+`models.db`: `fetch`, `transaction`, `insert_chunked`…), faster SQL compilation, SQLite checkpoints and write
+turns, leases on queued rows, planner statistics, bulk writes, the Piccolo tables and the migrations.
+
+Imports no area of the domain: every area builds on it.
+"""
+
+from models.db.engines import (
+    BUSY_TIMEOUT_S,
+    DATABASE_URL_ENV,
+    DEFAULT_SQLITE_PATH,
+    MAX_PARAMETERS_PER_STATEMENT,
+    SQLITE_STATEMENT_CACHE_KIB,
+    SQLITE_STATEMENT_POOL_SIZE,
+    SQLITE_TRANSACTION_POOL_SIZE,
+    SQLiteStatementPool,
+    SQLiteTransactionPool,
+    WaybillSQLiteEngine,
+    WaybillSQLiteTransaction,
+    bind,
+    close_pool,
+    concurrently,
+    database_url_from_env,
+    engine,
+    engine_for,
+    fetch,
+    insert_chunked,
+    is_postgres_url,
+    is_sqlite,
+    read_snapshot,
+    reading_in_threads,
+    reads_in_threads,
+    sqlite_path_from_url,
+    start_pool,
+    transaction,
+    with_reads_in_threads,
+)
+
+__all__ = [
+    "BUSY_TIMEOUT_S",
+    "DATABASE_URL_ENV",
+    "DEFAULT_SQLITE_PATH",
+    "MAX_PARAMETERS_PER_STATEMENT",
+    "SQLITE_STATEMENT_CACHE_KIB",
+    "SQLITE_STATEMENT_POOL_SIZE",
+    "SQLITE_TRANSACTION_POOL_SIZE",
+    "SQLiteStatementPool",
+    "SQLiteTransactionPool",
+    "WaybillSQLiteEngine",
+    "WaybillSQLiteTransaction",
+    "bind",
+    "close_pool",
+    "concurrently",
+    "database_url_from_env",
+    "engine",
+    "engine_for",
+    "fetch",
+    "insert_chunked",
+    "is_postgres_url",
+    "is_sqlite",
+    "read_snapshot",
+    "reading_in_threads",
+    "reads_in_threads",
+    "sqlite_path_from_url",
+    "start_pool",
+    "transaction",
+    "with_reads_in_threads",
+]

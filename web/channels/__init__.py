@@ -1,0 +1,1 @@
+"""Channels' pages: add and edit them, connection issues, and reconciliation."""

@@ -1,0 +1,1 @@
+"""The Metrics page: its filters, figures and charts."""

@@ -1,0 +1,1 @@
+"""The notifications inbox and preferences."""

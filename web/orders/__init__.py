@@ -1,0 +1,1 @@
+"""The order pages and the orders' JSON API: the list, one order, its actions, acceptance, shipping and closing."""

@@ -1,0 +1,1 @@
+"""Suppliers' pages: add and edit them, catalogue uploads, shipping mappings and resubmit runs."""
