@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from models import db
 from models.core.clock import now
+from models.db import leases
 from models.db.tables import Channel
 
 LEASE = dt.timedelta(minutes=2)
@@ -15,29 +15,22 @@ OVERLAP = dt.timedelta(minutes=10)
 FIRST_SYNC_LOOKBACK = dt.timedelta(days=30)
 
 
+#: The channel row's import lease.
+IMPORT_LEASE = leases.LeaseColumns(owner="import_lease_owner", until="import_lease_until")
+
+
 async def claim_import(channel_id: int, owner: str) -> dict[str, Any] | None:
     """Take the channel's import lease, or None if another instance holds it."""
-    stamp = now()
-    async with db.transaction():
-        rows = await db.fetch(
-            "UPDATE channel SET import_lease_owner = {}, import_lease_until = {} "
-            "WHERE id = {} AND (import_lease_until IS NULL OR import_lease_until < {} OR import_lease_owner = {}) "
-            "RETURNING id",
-            owner,
-            stamp + LEASE,
-            channel_id,
-            stamp,
-            owner,
-        )
-    if not rows:
+    taken = await leases.claim(
+        "channel", owner, now(), LEASE, "m.id = {}", [channel_id], returning="id", columns=IMPORT_LEASE, again=True
+    )
+    if not taken:
         return None
     return await Channel.select().where(Channel.id == channel_id).first()
 
 
 async def renew_import(channel_id: int, owner: str) -> None:
-    await Channel.update({Channel.import_lease_until: now() + LEASE}).where(
-        (Channel.id == channel_id) & (Channel.import_lease_owner == owner)
-    )
+    await leases.renew("channel", channel_id, owner, now() + LEASE, columns=IMPORT_LEASE)
 
 
 def poll_start(channel: dict[str, Any]) -> dt.datetime:
