@@ -1,15 +1,6 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.base import OnDelete
-from piccolo.columns.base import OnUpdate
-from piccolo.columns.column_types import BigInt
-from piccolo.columns.column_types import Boolean
-from piccolo.columns.column_types import ForeignKey
-from piccolo.columns.column_types import Integer
-from piccolo.columns.column_types import JSON
-from piccolo.columns.column_types import Serial
-from piccolo.columns.column_types import Text
-from piccolo.columns.column_types import Timestamptz
-from piccolo.columns.column_types import Varchar
+from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.column_types import JSON, BigInt, Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
@@ -138,21 +129,13 @@ DESCRIPTION = "initial schema"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="waybill", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="waybill", description=DESCRIPTION)
 
-    manager.add_table(
-        class_name="Supplier", tablename="supplier", schema=None, columns=None
-    )
+    manager.add_table(class_name="Supplier", tablename="supplier", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Channel", tablename="channel", schema=None, columns=None
-    )
+    manager.add_table(class_name="Channel", tablename="channel", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Shipment", tablename="shipment", schema=None, columns=None
-    )
+    manager.add_table(class_name="Shipment", tablename="shipment", schema=None, columns=None)
 
     manager.add_table(
         class_name="RawPayload",
@@ -161,13 +144,9 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="User", tablename="app_user", schema=None, columns=None
-    )
+    manager.add_table(class_name="User", tablename="app_user", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="SyncIssue", tablename="sync_issue", schema=None, columns=None
-    )
+    manager.add_table(class_name="SyncIssue", tablename="sync_issue", schema=None, columns=None)
 
     manager.add_table(
         class_name="ShipmentLine",
@@ -183,9 +162,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="ApiToken", tablename="api_token", schema=None, columns=None
-    )
+    manager.add_table(class_name="ApiToken", tablename="api_token", schema=None, columns=None)
 
     manager.add_table(
         class_name="LoginFailure",
@@ -201,9 +178,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Event", tablename="event", schema=None, columns=None
-    )
+    manager.add_table(class_name="Event", tablename="event", schema=None, columns=None)
 
     manager.add_table(
         class_name="SupplierOrder",
@@ -212,17 +187,11 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Order", tablename="orders", schema=None, columns=None
-    )
+    manager.add_table(class_name="Order", tablename="orders", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Setting", tablename="app_setting", schema=None, columns=None
-    )
+    manager.add_table(class_name="Setting", tablename="app_setting", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Carrier", tablename="carrier", schema=None, columns=None
-    )
+    manager.add_table(class_name="Carrier", tablename="carrier", schema=None, columns=None)
 
     manager.add_table(
         class_name="OrderStatusCount",
@@ -231,9 +200,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="OrderLine", tablename="order_line", schema=None, columns=None
-    )
+    manager.add_table(class_name="OrderLine", tablename="order_line", schema=None, columns=None)
 
     manager.add_table(
         class_name="OutboxMessage",

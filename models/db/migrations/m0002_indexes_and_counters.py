@@ -1,8 +1,8 @@
 """Composite and search indexes, unique keys, and the triggers that keep order counts exact."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine.finder import engine_finder
-from piccolo.table import Table
+
+from models.db.migration_steps import run_statements
 
 ID = "2026-11-22T19:20:12:225597"
 VERSION = "1.38.0"
@@ -13,25 +13,25 @@ INDEXES = [
     "CREATE INDEX orders_status_placed ON orders (status, placed_at, id)",
     "CREATE INDEX orders_placed ON orders (placed_at, id)",
     "CREATE INDEX orders_channel_status_placed ON orders (channel, status, placed_at, id)",
-    "CREATE INDEX order_line_order ON order_line (\"order\", position)",
-    "CREATE INDEX supplier_order_order ON supplier_order (\"order\")",
-    "CREATE INDEX supplier_order_supplier ON supplier_order (supplier, \"order\")",
-    "CREATE INDEX shipment_order ON shipment (\"order\")",
+    'CREATE INDEX order_line_order ON order_line ("order", position)',
+    'CREATE INDEX supplier_order_order ON supplier_order ("order")',
+    'CREATE INDEX supplier_order_supplier ON supplier_order (supplier, "order")',
+    'CREATE INDEX shipment_order ON shipment ("order")',
     "CREATE INDEX shipment_line_shipment ON shipment_line (shipment)",
     "CREATE INDEX shipment_line_order_line ON shipment_line (order_line)",
-    "CREATE INDEX review_issue_order ON review_issue (\"order\", resolved_at)",
+    'CREATE INDEX review_issue_order ON review_issue ("order", resolved_at)',
     "CREATE INDEX review_issue_open_code ON review_issue (code, resolved_at)",
-    "CREATE INDEX event_order_at ON event (\"order\", at, id)",
+    'CREATE INDEX event_order_at ON event ("order", at, id)',
     "CREATE INDEX outbox_due ON outbox_message (state, next_attempt_at)",
-    "CREATE INDEX outbox_order ON outbox_message (\"order\")",
+    'CREATE INDEX outbox_order ON outbox_message ("order")',
     "CREATE INDEX sync_issue_integration ON sync_issue (integration_kind, integration_id, at)",
     "CREATE INDEX raw_payload_channel_order ON raw_payload (channel, channel_order_id, received_at)",
-    "CREATE INDEX order_search_term_term ON order_search_term (term, \"order\")",
+    'CREATE INDEX order_search_term_term ON order_search_term (term, "order")',
     # Checks "does this order have a term in this range?" from the index alone (broad searches test
     # each order while reading orders newest first); it supersedes the plain index on "order".
-    "CREATE INDEX order_search_term_order_term ON order_search_term (\"order\", term)",
+    'CREATE INDEX order_search_term_order_term ON order_search_term ("order", term)',
     "DROP INDEX order_search_term_order",
-    "CREATE INDEX api_token_user ON api_token (\"user\")",
+    'CREATE INDEX api_token_user ON api_token ("user")',
     "CREATE UNIQUE INDEX order_status_count_uq ON order_status_count (channel_id, status)",
 ]
 
@@ -39,9 +39,7 @@ UPSERT_NEW = (
     "INSERT INTO order_status_count (channel_id, status, n) VALUES (NEW.channel, NEW.status, 1) "
     "ON CONFLICT (channel_id, status) DO UPDATE SET n = order_status_count.n + 1"
 )
-DECREMENT_OLD = (
-    "UPDATE order_status_count SET n = n - 1 WHERE channel_id = OLD.channel AND status = OLD.status"
-)
+DECREMENT_OLD = "UPDATE order_status_count SET n = n - 1 WHERE channel_id = OLD.channel AND status = OLD.status"
 
 SQLITE_TRIGGERS = [
     f"CREATE TRIGGER orders_count_insert AFTER INSERT ON orders BEGIN {UPSERT_NEW}; END",
@@ -82,20 +80,13 @@ $$ LANGUAGE plpgsql
 ]
 
 
+def _statements(engine_type):
+    if engine_type == "sqlite":
+        return INDEXES + SQLITE_TRIGGERS
+    return POSTGRES_PREPARE + INDEXES + POSTGRES_TRIGGERS
+
+
 async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="waybill", description=DESCRIPTION)
-    engine = engine_finder()
-
-    class _Raw(Table, db=engine):
-        pass
-
-    async def run():
-        if engine.engine_type == "sqlite":
-            statements = INDEXES + SQLITE_TRIGGERS
-        else:
-            statements = POSTGRES_PREPARE + INDEXES + POSTGRES_TRIGGERS
-        for statement in statements:
-            await _Raw.raw(statement).run()
-
-    manager.add_raw(run)
+    run_statements(manager, _statements)
     return manager

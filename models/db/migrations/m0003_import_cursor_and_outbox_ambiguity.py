@@ -1,8 +1,5 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.column_types import Boolean
-from piccolo.columns.column_types import Text
-from piccolo.columns.column_types import Timestamptz
-from piccolo.columns.column_types import Varchar
+from piccolo.columns.column_types import Boolean, Text, Timestamptz, Varchar
 from piccolo.columns.indexes import IndexMethod
 
 ID = "2026-11-22T19:36:01:210193"
@@ -11,9 +8,7 @@ DESCRIPTION = "channel import cursor and lease, outbox ambiguity"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="waybill", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="waybill", description=DESCRIPTION)
 
     manager.add_column(
         table_class_name="Channel",

@@ -5,8 +5,8 @@ up by channel and channel order id together (`raw_payload_channel_order`).
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine.finder import engine_finder
-from piccolo.table import Table
+
+from models.db.migration_steps import run_statements
 
 ID = "2026-11-22T23:00:00:000000"
 VERSION = "1.38.0"
@@ -20,14 +20,5 @@ STATEMENTS = [
 
 async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="waybill", description=DESCRIPTION)
-    engine = engine_finder()
-
-    class _Raw(Table, db=engine):
-        pass
-
-    async def run():
-        for statement in STATEMENTS:
-            await _Raw.raw(statement).run()
-
-    manager.add_raw(run)
+    run_statements(manager, STATEMENTS)
     return manager

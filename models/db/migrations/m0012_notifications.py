@@ -1,9 +1,11 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.base import OnDelete
 from piccolo.columns.column_types import ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
+
+from models.db.migration_steps import add_tables, column_params, foreign_key_params
 
 
 def _serial():
@@ -36,62 +38,40 @@ VERSION = "1.38.0"
 DESCRIPTION = "new-order notifications: one row per user and order, gathered into messages"
 
 
-def _params(**overrides):
-    params = {
-        "null": False,
-        "primary_key": False,
-        "unique": False,
-        "index": False,
-        "index_method": IndexMethod.btree,
-        "choices": None,
-        "db_column_name": None,
-        "secret": False,
-    }
-    params.update(overrides)
-    return params
-
-
-def _foreign_key(references, on_delete=OnDelete.cascade):
-    return _params(
-        references=references,
-        on_delete=on_delete,
-        on_update=OnUpdate.cascade,
-        target_column=None,
-        null=True,
-        index=True,
-    )
-
-
 COLUMNS = {
     "NotificationMessage": (
         "notification_message",
         [
-            ("user", ForeignKey, _foreign_key(User)),
-            ("recipient", Varchar, _params(length=254, default="")),
-            ("subject", Varchar, _params(length=300, default="")),
-            ("body", Text, _params(default="")),
-            ("orders", Integer, _params(default=0)),
-            ("state", Varchar, _params(length=16, default="queued", index=True)),
-            ("note", Text, _params(default="")),
-            ("attempts", Integer, _params(default=0)),
-            ("next_attempt_at", Timestamptz, _params(default=TimestamptzNow(), index=True)),
-            ("lease_owner", Varchar, _params(length=100, default="")),
-            ("lease_until", Timestamptz, _params(default=None, null=True)),
-            ("last_error", Text, _params(default="")),
-            ("created_at", Timestamptz, _params(default=TimestamptzNow())),
-            ("sent_at", Timestamptz, _params(default=None, null=True)),
-            ("read_at", Timestamptz, _params(default=None, null=True, index=True)),
+            ("user", ForeignKey, foreign_key_params(User, index=True)),
+            ("recipient", Varchar, column_params(length=254, default="")),
+            ("subject", Varchar, column_params(length=300, default="")),
+            ("body", Text, column_params(default="")),
+            ("orders", Integer, column_params(default=0)),
+            ("state", Varchar, column_params(length=16, default="queued", index=True)),
+            ("note", Text, column_params(default="")),
+            ("attempts", Integer, column_params(default=0)),
+            ("next_attempt_at", Timestamptz, column_params(default=TimestamptzNow(), index=True)),
+            ("lease_owner", Varchar, column_params(length=100, default="")),
+            ("lease_until", Timestamptz, column_params(default=None, null=True)),
+            ("last_error", Text, column_params(default="")),
+            ("created_at", Timestamptz, column_params(default=TimestamptzNow())),
+            ("sent_at", Timestamptz, column_params(default=None, null=True)),
+            ("read_at", Timestamptz, column_params(default=None, null=True, index=True)),
         ],
     ),
     "Notification": (
         "notification",
         [
-            ("user", ForeignKey, _foreign_key(User)),
-            ("order", ForeignKey, _foreign_key(Order)),
-            ("kind", Varchar, _params(length=32, default="awaiting_acceptance")),
-            ("created_at", Timestamptz, _params(default=TimestamptzNow())),
-            ("gathered_at", Timestamptz, _params(default=None, null=True, index=True)),
-            ("gathered_into", ForeignKey, _foreign_key(NotificationMessage, on_delete=OnDelete.set_null)),
+            ("user", ForeignKey, foreign_key_params(User, index=True)),
+            ("order", ForeignKey, foreign_key_params(Order, index=True)),
+            ("kind", Varchar, column_params(length=32, default="awaiting_acceptance")),
+            ("created_at", Timestamptz, column_params(default=TimestamptzNow())),
+            ("gathered_at", Timestamptz, column_params(default=None, null=True, index=True)),
+            (
+                "gathered_into",
+                ForeignKey,
+                foreign_key_params(NotificationMessage, index=True, on_delete=OnDelete.set_null),
+            ),
         ],
     ),
 }
@@ -99,18 +79,5 @@ COLUMNS = {
 
 async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="waybill", description=DESCRIPTION)
-    for class_name, (tablename, _) in COLUMNS.items():
-        manager.add_table(class_name=class_name, tablename=tablename, schema=None, columns=None)
-    for class_name, (tablename, columns) in COLUMNS.items():
-        for name, column_class, params in columns:
-            manager.add_column(
-                table_class_name=class_name,
-                tablename=tablename,
-                column_name=name,
-                db_column_name=name,
-                column_class_name=column_class.__name__,
-                column_class=column_class,
-                params=params,
-                schema=None,
-            )
+    add_tables(manager, COLUMNS)
     return manager

@@ -3,8 +3,8 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import Integer
 from piccolo.columns.indexes import IndexMethod
-from piccolo.engine.finder import engine_finder
-from piccolo.table import Table
+
+from models.db.migration_steps import run_statements
 
 ID = "2026-11-24T09:01:00:000000"
 VERSION = "1.38.0"
@@ -21,16 +21,7 @@ INDEXES = [
 
 async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="waybill", description=DESCRIPTION)
-    engine = engine_finder()
-
-    class _Raw(Table, db=engine):
-        pass
-
-    async def run():
-        for statement in INDEXES:
-            await _Raw.raw(statement).run()
-
-    manager.add_raw(run)
+    run_statements(manager, INDEXES)
     manager.add_column(
         table_class_name="Channel",
         tablename="channel",
