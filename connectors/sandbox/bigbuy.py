@@ -754,37 +754,33 @@ class BigBuySandbox(Sandbox):
         def control_failure(exc: ControlError) -> Response:
             return error(400, str(exc))
 
+        async def priced_order(request: Request, answer: Callable[[dict[str, Any]], Response]) -> Response:
+            """An order check or create: gate, read the body, price it and `answer` under the lock, so two
+            creates never take the same stock or money."""
+            refused = gate(request, "order")
+            if refused:
+                return refused
+            body, bad = await json_body(request)
+            if bad:
+                return bad
+            async with sandbox.lock:
+                failure, priced = sandbox._evaluate(body)
+                return failure or answer(priced)
+
         def unknown(key: str) -> Response:
             return error(404, f"No order found with id or reference {key}.")
 
         @post("/rest/order/check.json")
         async def order_check(request: Request) -> Response:
-            refused = gate(request, "order")
-            if refused:
-                return refused
-            body, bad = await json_body(request)
-            if bad:
-                return bad
-            async with sandbox.lock:
-                failure, priced = sandbox._evaluate(body)
-                if failure:
-                    return failure
-                return Response(content=sandbox._check_answer(priced), status_code=200)
+            return await priced_order(request, lambda priced: Response(content=sandbox._check_answer(priced)))
 
         @post("/rest/order/create.json")
         async def order_create(request: Request) -> Response:
-            refused = gate(request, "order")
-            if refused:
-                return refused
-            body, bad = await json_body(request)
-            if bad:
-                return bad
-            async with sandbox.lock:
-                failure, priced = sandbox._evaluate(body)
-                if failure:
-                    return failure
+            def placed(priced: dict[str, Any]) -> Response:
                 order_id = sandbox._place(priced)
-            return Response(content=b"", status_code=201, headers={"Location": f"/rest/order/{order_id}"})
+                return Response(content=b"", status_code=201, headers={"Location": f"/rest/order/{order_id}"})
+
+            return await priced_order(request, placed)
 
         @get("/rest/order/reference/{reference:str}", sync_to_thread=False)
         def order_by_reference(request: Request, reference: FromPath[str]) -> Response:
@@ -855,42 +851,28 @@ class BigBuySandbox(Sandbox):
 
         @post("/rest/order/check/multishipping.json")
         async def order_check_multishipping(request: Request) -> Response:
-            refused = gate(request, "order")
-            if refused:
-                return refused
-            body, bad = await json_body(request)
-            if bad:
-                return bad
-            async with sandbox.lock:
-                failure, priced = sandbox._evaluate(body)
-                if failure:
-                    return failure
+            def checked(priced: dict[str, Any]) -> Response:
                 check = sandbox._check_answer(priced)
-            totals = ("totalWithoutTaxesAndWithoutShippingCost", "totalWithoutTaxes", "total")
-            split = {key: check[key] for key in totals}
-            split |= {"warehouse": 1, "productReferences": list(priced["wanted"])}
-            return Response(content={"orders": [split], "errors": []}, status_code=200)
+                totals = ("totalWithoutTaxesAndWithoutShippingCost", "totalWithoutTaxes", "total")
+                split = {key: check[key] for key in totals}
+                split |= {"warehouse": 1, "productReferences": list(priced["wanted"])}
+                return Response(content={"orders": [split], "errors": []}, status_code=200)
+
+            return await priced_order(request, checked)
 
         @post("/rest/order/create/multishipping.json")
         async def order_create_multishipping(request: Request) -> Response:
-            refused = gate(request, "order")
-            if refused:
-                return refused
-            body, bad = await json_body(request)
-            if bad:
-                return bad
-            async with sandbox.lock:
-                failure, priced = sandbox._evaluate(body)
-                if failure:
-                    return failure
+            def placed(priced: dict[str, Any]) -> Response:
                 order_id = sandbox._place(priced)
-            placed = {
-                "productReferences": list(priced["wanted"]),
-                "id": order_id,
-                "warehouse": 1,
-                "url": f"/rest/order/{order_id}",
-            }
-            return Response(content={"orders": [placed], "errors": []}, status_code=201)
+                split = {
+                    "productReferences": list(priced["wanted"]),
+                    "id": order_id,
+                    "warehouse": 1,
+                    "url": f"/rest/order/{order_id}",
+                }
+                return Response(content={"orders": [split], "errors": []}, status_code=201)
+
+            return await priced_order(request, placed)
 
         @get("/rest/order/orderstatuses.json", sync_to_thread=False)
         def order_statuses(request: Request) -> Response:

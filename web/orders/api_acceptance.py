@@ -17,6 +17,7 @@ from typing import Annotated
 
 from litestar import Controller, Request, Response, post
 from litestar.background_tasks import BackgroundTask
+from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter, QueryParameter
 
@@ -32,6 +33,7 @@ from models.orders.acceptance import (
 from models.orders.queries import order_with_lines
 from web.api_errors import REFUSALS, ApiError
 from web.api_params import Quantity, RowId, Version
+from web.api_results import ApiOrderChange, order_change
 from web.auth import require_operator
 from web.orders.api import ApiLine
 from web.orders.decisions import SENDING, DecisionAnswer, decide, decide_and_send, deliver_decision
@@ -67,16 +69,11 @@ class ApiQuantity:
 
 
 @dataclass
-class ApiDecision:
-    message: str
+class ApiDecision(ApiOrderChange):
     #: `sending` (delivered right after this answer; `channel_status` of GET /api/v1/orders/{id} follows once
     #: the channel confirms), `success`, `info` (the channel has not answered yet; Waybill keeps trying) or
-    #: `error` (the channel refused; listed under connection issues).
+    #: `error` (the channel refused; listed under connection issues). The same as `level`.
     channel_outcome: str
-    order_id: int
-    status: str
-    version: int
-    channel_status: str
     lines: list[ApiLine]
 
 
@@ -117,7 +114,8 @@ async def _decided(
 
 async def _answer(order_id: int, answer: DecisionAnswer) -> ApiDecision:
     found = await order_with_lines(order_id)
-    assert found is not None  # the decision just changed it
+    if found is None:
+        raise NotFoundException(f"Order {order_id} does not exist.")
     o, order_lines = found
     lines = [
         ApiLine(
@@ -132,7 +130,7 @@ async def _answer(order_id: int, answer: DecisionAnswer) -> ApiDecision:
         )
         for line in order_lines
     ]
-    return ApiDecision(answer.message, answer.level, o["id"], o["status"], o["version"], o["channel_status"], lines)
+    return order_change(ApiDecision, o, answer.message, answer.level, channel_outcome=answer.level, lines=lines)
 
 
 class ApiAcceptanceController(Controller):

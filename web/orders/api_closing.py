@@ -14,9 +14,9 @@ from litestar import Controller, Request, post
 from litestar.openapi.spec import Example
 from litestar.params import JSONBody, Parameter
 
-from models.db.tables import Order
 from web.api_errors import CHANGE_REFUSALS
 from web.api_params import VERSION_HELP, RowId, Version
+from web.api_results import ApiOrderChange, order_change, order_row
 from web.auth import require_operator
 from web.orders import closing_steps as steps
 from web.orders.closing_steps import Outcome
@@ -63,33 +63,29 @@ class CancelRequest:
 
 
 @dataclass
-class ApiClosingResult:
+class ApiClosingResult(ApiOrderChange):
+    """`message` includes what the suppliers and the channel made of it; `level` is `success`, or `warn` when
+    a supplier or the channel has not confirmed (yet)."""
+
+    #: The same as `order_id`.
     id: int
     channel_order_id: str
-    status: str
-    version: int
     payment_status: str
     delivered_at: dt.datetime | None
-    channel_status: str
-    #: What happened, including what the suppliers and the channel made of it.
-    message: str
-    #: "success", or "warn" when a supplier or the channel has not confirmed (yet).
-    level: str
 
 
 async def _answer(order_id: int, outcome: Outcome) -> ApiClosingResult:
-    order = await Order.select().where(Order.id == order_id).first()
+    order = await order_row(order_id)
     message, level = outcome
-    return ApiClosingResult(
+    return order_change(
+        ApiClosingResult,
+        order,
+        message,
+        level,
         id=order["id"],
         channel_order_id=order["channel_order_id"],
-        status=order["status"],
-        version=order["version"],
         payment_status=order["payment_status"],
         delivered_at=order["delivered_at"],
-        channel_status=order["channel_status"],
-        message=message,
-        level=level,
     )
 
 

@@ -19,6 +19,7 @@ from models.fulfilment.shipping import add_tracking, channel_report, mark_shippe
 from models.orders.queries import OrderShipping, order_shipping
 from web.api_errors import CHANGE_REFUSALS, REFUSALS
 from web.api_params import MAX_INT, Quantity, RowId, Version
+from web.api_results import ApiOrderChange, order_change
 from web.auth import require_operator
 from web.orders.page import actor_of
 
@@ -74,14 +75,7 @@ class ApiLineShipping:
 
 
 @dataclass
-class ApiShipping:
-    order_id: int
-    #: Send it back as `version` so a change made meanwhile by someone else is refused, not overwritten.
-    version: int
-    status: str
-    channel_status: str
-    #: What the action did, in the dashboard's words (empty for a plain read).
-    message: str
+class ApiShipping(ApiOrderChange):
     #: The parcel just added, for Add tracking.
     parcel_id: int | None
     parcels: list[ApiParcel]
@@ -110,15 +104,13 @@ class ApiMarkShipped:
     version: Version = None
 
 
-def _shipping(detail: OrderShipping, message: str = "", parcel_id: int | None = None) -> ApiShipping:
+def _shipping(detail: OrderShipping, message: str = "", level: str = "", parcel_id: int | None = None) -> ApiShipping:
     summary = detail.shipping
-    order = detail.order
-    return ApiShipping(
-        order_id=order["id"],
-        version=order["version"],
-        status=order["status"],
-        channel_status=order["channel_status"],
-        message=message,
+    return order_change(
+        ApiShipping,
+        detail.order,
+        message,
+        level,
         parcel_id=parcel_id,
         parcels=[
             ApiParcel(
@@ -218,7 +210,7 @@ class ApiShippingController(Controller):
             raise FieldErrors({_api_field(k): v for k, v in exc.errors.items()}, exc.message) from exc
         detail = await _detail(order_id)
         message = f"Tracking added. Mark as shipped to send it to {detail.channel.get('name', 'the channel')}."
-        return _shipping(detail, message, parcel_id)
+        return _shipping(detail, message, "success", parcel_id)
 
     @delete(
         "/orders/{order_id:int}/shipments/{shipment_id:int}",
@@ -239,7 +231,7 @@ class ApiShippingController(Controller):
     ) -> ApiShipping:
         what = await remove_tracking(order_id, shipment_id, actor_of(request), version)
         message = f"Tracking removed ({what}). Nothing had been sent to the channel."
-        return _shipping(await _detail(order_id), message)
+        return _shipping(await _detail(order_id), message, "success")
 
     @post(
         "/orders/{order_id:int}/ship",
@@ -257,5 +249,5 @@ class ApiShippingController(Controller):
         result = await mark_shipped(order_id, actor_of(request), data.version if data else None)
         await dispatch_channel_order_now(order_id, http_client())
         detail = await _detail(order_id)
-        said, _ = await channel_report(result.channel_keys, detail.channel.get("name", "The channel"))
-        return _shipping(detail, f"{shipped_message(result)} {said}".strip())
+        said, level = await channel_report(result.channel_keys, detail.channel.get("name", "The channel"))
+        return _shipping(detail, f"{shipped_message(result)} {said}".strip(), level)
