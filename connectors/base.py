@@ -129,6 +129,12 @@ class ChannelConnector(ApiClient, abc.ABC):
     visible_credentials: ClassVar[frozenset[str]] = frozenset()
     #: The production API's base URL, as the form's example.
     default_base_url: ClassVar[str]
+
+    @classmethod
+    def credential_problem(cls, key: str, value: str) -> str:
+        """Why `value` cannot be credential `key` of this kind, or ""; by default any non-empty value can."""
+        return ""
+
     #: What this marketplace calls a carrier's code in tracking (`TrackingInfo.carrier_code`); empty when it
     #: takes none, so the carrier list asks for no code on its channels.
     carrier_code_name: ClassVar[str] = ""
@@ -223,6 +229,12 @@ class SupplierConnector(ApiClient, abc.ABC):
     visible_credentials: ClassVar[frozenset[str]] = frozenset()
     #: The production API's base URL, as the form's example.
     default_base_url: ClassVar[str]
+
+    @classmethod
+    def credential_problem(cls, key: str, value: str) -> str:
+        """Why `value` cannot be credential `key` of this kind, or ""; by default any non-empty value can."""
+        return ""
+
     #: The supplier works prepaid: orders are paid from a wallet that must cover them.
     prepaid: ClassVar[bool] = False
 

@@ -39,6 +39,7 @@ import httpx
 
 from connectors import json_fields
 from connectors.base import DEFAULT_TIMEOUT, SupplierConnector
+from models.core.quoting import quoted
 from models.ports import (
     AlreadyExists,
     CheckResult,
@@ -559,6 +560,15 @@ class ShipBobConnector(SupplierConnector):
     api_version: ClassVar[str] = API_VERSION
     #: Per-request timeout; tests may change it on the instance.
     timeout: httpx.Timeout = DEFAULT_TIMEOUT
+
+    @classmethod
+    def credential_problem(cls, key: str, value: str) -> str:
+        if key == "channel_id" and not value.isdigit():
+            return (
+                "The ShipBob channel id is a number (the channel with orders_write access, as ShipBob lists it "
+                f"under GET /channel), not {quoted(value)}."
+            )
+        return ""
 
     # -- plumbing --------------------------------------------------------------------------------
 

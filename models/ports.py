@@ -382,6 +382,10 @@ class ConnectorKind(Protocol):
     #: The sandbox mount under /sandbox/<name> used by the demo.
     sandbox_name: str
 
+    def credential_problem(self, key: str, value: str) -> str:
+        """Why `value` cannot be this kind's credential `key` (typed in a form), or "" when it can be."""
+        ...
+
 
 class ChannelKind(ConnectorKind, Protocol):
     pairing: StatusPairing

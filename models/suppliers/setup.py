@@ -21,8 +21,6 @@ from models.ports import SupplierKind, directory
 from models.suppliers.supplier import get_supplier
 
 MAX_NAME_LENGTH = 100
-#: Credentials that must be whole numbers, as (kind, key).
-NUMERIC_CREDENTIALS = frozenset({("shipbob", "channel_id")})
 
 
 @dataclass
@@ -135,11 +133,8 @@ def _credentials(
         value = typed if key in visible else typed or stored.get(key, "")
         if not value:
             errors[f"cred_{key}"] = f"Enter the {_lower_first(field_label)} from {label}."
-        elif (kind, key) in NUMERIC_CREDENTIALS and not value.isdigit():
-            errors[f"cred_{key}"] = (
-                f"The {label} {_lower_first(field_label)} is a number (the channel with orders_write access, "
-                f"as {label} lists it under GET /channel), not {quoted(value)}."
-            )
+        elif problem := connector.credential_problem(key, value):
+            errors[f"cred_{key}"] = problem
         values[key] = value
     return values
 
