@@ -6,7 +6,9 @@ on (the default, for port 587), or stays plain for a relay on a trusted network.
 
 from __future__ import annotations
 
+import email.errors
 import email.utils
+import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -38,24 +40,39 @@ class MailError(Exception):
         self.message = message
 
 
+class MailUnbuildable(MailError):
+    """The message itself cannot be written as an e-mail (e.g. a line break in an address): sending it again
+    would fail the same way, so it is set aside with this reason instead of blocking the queue."""
+
+
+#: Characters no header may hold; in a subject they become spaces.
+_HEADER_BREAKS = re.compile("[\x00-\x1f\x7f\u2028\u2029]+")
+
+
 def build_message(config: SmtpConfig, to: str, subject: str, body: str, message_id: str) -> EmailMessage:
+    """The e-mail, or `MailUnbuildable` with the reason when a header cannot be written."""
     message = EmailMessage()
-    message["From"] = config.sender
-    message["To"] = to
-    message["Subject"] = subject
-    message["Date"] = email.utils.formatdate(localtime=False)
-    # Stable per notification: a resend after a crash can be recognised as the same message.
-    message["Message-ID"] = message_id
-    message.set_content(body)
+    try:
+        message["From"] = config.sender
+        message["To"] = to
+        message["Subject"] = _HEADER_BREAKS.sub(" ", subject).strip()
+        message["Date"] = email.utils.formatdate(localtime=False)
+        # Stable per notification: a resend after a crash can be recognised as the same message.
+        message["Message-ID"] = message_id
+        message.set_content(body)
+        message.as_bytes()  # what the mail server would be sent: fails here, not inside the sender
+    except (ValueError, TypeError, email.errors.MessageError) as exc:
+        raise MailUnbuildable(f"This message cannot be written as an e-mail ({exc}).") from exc
     return message
 
 
 async def send_mail(config: SmtpConfig, to: str, subject: str, body: str, message_id: str) -> None:
     """Hand one plain-text message to the mail server; raises `MailError` if it is not accepted."""
     implicit_tls = config.port == IMPLICIT_TLS_PORT
+    message = build_message(config, to, subject, body, message_id)
     try:
         await aiosmtplib.send(
-            build_message(config, to, subject, body, message_id),
+            message,
             hostname=config.host,
             port=config.port,
             username=config.username or None,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from connectors.smtp import MailError, SmtpConfig, send_mail
+from connectors.smtp import MailError, MailUnbuildable, SmtpConfig, send_mail
 from jobs.instance import INSTANCE_ID
 from jobs.scheduler import JobInstaller
 from models.notifications.mail_queue import claim_mail, keep_queued, mail_failed, mark_kept, mark_sent, postpone_mail
@@ -67,6 +67,11 @@ async def send_queued_mail(mail: SmtpConfig, owner: str = INSTANCE_ID) -> tuple[
             await send_mail(
                 mail, address, message["subject"], message["body"], f"<waybill-notification-{message['id']}@waybill>"
             )
+        except MailUnbuildable as exc:
+            # Trying again would fail the same way: set it aside with the reason, and go on with the others.
+            await mark_kept(message, owner, exc.message)
+            log.warning("e-mail %s cannot be built: %s", message["id"], exc.message)
+            continue
         except MailError as exc:
             failed += 1
             retry_at = await mail_failed(message, owner, exc.message)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -96,6 +97,22 @@ def drop_nul(value: object) -> None:
                     drop_nul(element)
         elif dataclasses.is_dataclass(current):
             drop_nul(current)
+
+
+#: Control characters other than NUL (which is refused in identifiers): line breaks, tabs, escapes, C1 codes and
+#: the Unicode line separators. In an identifier they can only be an error or an attack (a CR/LF in an order id
+#: would break every e-mail header it goes into).
+CONTROL_CHARACTERS = re.compile("[\x01-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def clean_identifiers(order: IncomingOrder) -> None:
+    """Remove control characters from the order's and its lines' identifiers, in place (the raw payload keeps
+    what the channel sent). The same id always cleans the same way, so a later import finds the order."""
+    order.channel_order_id = CONTROL_CHARACTERS.sub("", order.channel_order_id)
+    order.channel_status = CONTROL_CHARACTERS.sub("", order.channel_status)
+    for line in order.lines:
+        line.sku = CONTROL_CHARACTERS.sub("", line.sku)
+        line.channel_line_id = CONTROL_CHARACTERS.sub("", line.channel_line_id)
 
 
 @functools.cache

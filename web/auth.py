@@ -1,4 +1,4 @@
-"""Authentication (session cookie for pages, bearer token for the API) and role guards."""
+"""Authentication (a server-side session for pages, bearer token for the API) and role guards."""
 
 from __future__ import annotations
 
@@ -9,14 +9,21 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from models.accounts.users import CurrentUser, get_user, user_for_token
+from models.accounts.sessions import SessionPolicy, session_user
+from models.accounts.users import CurrentUser, user_for_token
 
-SESSION_USER_KEY = "uid"
+#: The session cookie's key holding the session token (`models.accounts.sessions`).
+SESSION_TOKEN_KEY = "sid"
 PUBLIC_PATHS = ["^/login", "^/healthz", "^/readyz", "^/static/", "^/favicon.ico", "^/sandbox/"]
 
 
+def session_policy(connection: ASGIConnection[Any, Any, Any, Any]) -> SessionPolicy:
+    settings = getattr(connection.app.state, "settings", None)
+    return settings.session_policy() if settings is not None else SessionPolicy()
+
+
 class WaybillAuthMiddleware(AbstractAuthenticationMiddleware):
-    """Pages need a logged-in session; `/api/` needs an API token and ignores cookies."""
+    """Pages need a live session; `/api/` needs an API token and ignores cookies."""
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         if connection.url.path.startswith("/api/"):
@@ -26,11 +33,12 @@ class WaybillAuthMiddleware(AbstractAuthenticationMiddleware):
             if user is None:
                 raise NotAuthorizedException(
                     "A valid API token is required: send 'Authorization: Bearer <token>'. "
-                    "Create one on the Settings page."
+                    "Create one on the My account page."
                 )
             return AuthenticationResult(user=user, auth="token")
-        uid = connection.scope.get("session", {}).get(SESSION_USER_KEY) if "session" in connection.scope else None
-        user = await get_user(int(uid)) if uid else None
+        session = connection.scope.get("session") or {}
+        token = session.get(SESSION_TOKEN_KEY) if isinstance(session, dict) else None
+        user = await session_user(str(token), session_policy(connection)) if token else None
         if user is None:
             raise NotAuthorizedException("Please log in.")
         return AuthenticationResult(user=user, auth="session")

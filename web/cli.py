@@ -1,4 +1,4 @@
-"""The `waybill` command: demo, serve, migrate, user create, reconcile."""
+"""The `waybill` command: demo, serve, migrate, reconcile, and `user …` (`web/cli_users.py`)."""
 
 from __future__ import annotations
 
@@ -9,22 +9,11 @@ from pathlib import Path
 
 import click
 
+from web.cli_database import bind_and_migrate as _bind_and_migrate
 from web.settings import Settings
 
 # The domain and the database are imported by the commands that use them: `waybill serve --workers N`
 # keeps a supervising process that needs neither (about 15 MB less).
-
-
-def _bind_and_migrate(url: str) -> None:
-    from models import db
-    from models.db.migrate import migrate
-
-    async def run() -> None:
-        engine = db.engine_for(url)
-        await migrate(engine)
-        db.bind(engine)
-
-    asyncio.run(run())
 
 
 @click.group()
@@ -225,39 +214,10 @@ def reconcile_command(channels: tuple[str, ...], since, resync: bool, limit: int
     raise SystemExit(asyncio.run(run()))
 
 
-@main.group()
-def user() -> None:
-    """Manage users."""
+def _register_user_commands() -> None:
+    from web.cli_users import user
+
+    main.add_command(user)
 
 
-@user.command("create")
-@click.option("--username", prompt=True)
-@click.option("--role", type=click.Choice(["admin", "operator", "viewer"]), default="operator", show_default=True)
-@click.option("--email", default="", help="Where new-order e-mails go.")
-def user_create(username: str, role: str, email: str) -> None:
-    """Create a user. The password comes from WAYBILL_USER_PASSWORD or a hidden prompt."""
-    from models import db
-    from models.accounts.users import create_user
-    from models.core.errors import FieldErrors
-
-    password = os.environ.get("WAYBILL_USER_PASSWORD") or click.prompt(
-        "Password", hide_input=True, confirmation_prompt=True
-    )
-    url = Settings.from_env().database_url or db.database_url_from_env()
-    _bind_and_migrate(url)
-
-    async def run() -> None:
-        db.bind(db.engine_for(url))
-        await db.start_pool(max_size=2)
-        try:
-            created = await create_user(username, password, role, email)
-        finally:
-            await db.close_pool()
-        click.echo(f"Created {created.role.value} '{created.username}'.")
-
-    try:
-        asyncio.run(run())
-    except FieldErrors as exc:
-        for field, message in exc.errors.items():
-            click.echo(f"{field}: {message}", err=True)
-        raise SystemExit(1) from None
+_register_user_commands()

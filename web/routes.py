@@ -1,5 +1,6 @@
 """Every route handler of the app, collected from the areas (`web/<area>/`)."""
 
+from web.accounts.account_page import AccountController
 from web.accounts.login import LoginController
 from web.channels.connection_issues import ConnectionIssuesController
 from web.channels.pages import ChannelsController
@@ -24,6 +25,7 @@ from web.system.settings_page import SettingsController
 
 ROUTE_HANDLERS = [
     LoginController,
+    AccountController,
     OrdersController,
     OrderActionsController,
     OrderClosingController,

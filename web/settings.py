@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 
 from connectors.smtp import SmtpConfig
+from models.accounts.sessions import SessionPolicy
 
 #: The address `waybill serve` listens on, handed to its worker processes for links in e-mails.
 LISTEN_HOST_ENV = "WAYBILL_LISTEN_HOST"
@@ -36,6 +38,19 @@ def parse_job_intervals(text: str) -> dict[str, float]:
     return intervals
 
 
+def _hours(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}: “{raw}” is not a number of hours.") from None
+    if not 0 < value <= 24 * 90:
+        raise ValueError(f"{name}: use a number of hours above 0 and at most 2160 (90 days).")
+    return value
+
+
 @dataclass
 class Settings:
     database_url: str = ""
@@ -58,6 +73,9 @@ class Settings:
     job_intervals: dict[str, float] = field(default_factory=dict)
     #: Seconds between stock syncs (supplier stock read, offers planned and queued).
     stock_sync_s: int = 300
+    #: A log-in session ends after this many hours without a request, and in any case this long after log-in.
+    session_idle_hours: float = 12
+    session_lifetime_hours: float = 24
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -78,7 +96,14 @@ class Settings:
             public_url=public_url,
             sandboxes=_flag("WAYBILL_SANDBOXES", False),
             job_intervals=parse_job_intervals(os.environ.get("WAYBILL_JOB_INTERVALS", "")),
+            session_idle_hours=_hours("WAYBILL_SESSION_IDLE_HOURS", 12),
+            session_lifetime_hours=_hours("WAYBILL_SESSION_LIFETIME_HOURS", 24),
             stock_sync_s=max(30, int(os.environ.get("WAYBILL_STOCK_SYNC_SECONDS", "300") or 300)),
+        )
+
+    def session_policy(self) -> SessionPolicy:
+        return SessionPolicy(
+            idle=dt.timedelta(hours=self.session_idle_hours), lifetime=dt.timedelta(hours=self.session_lifetime_hours)
         )
 
     def smtp(self) -> SmtpConfig | None:

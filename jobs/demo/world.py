@@ -67,7 +67,7 @@ ACTOR = Actor.job("demo")
 async def ensure_demo_login() -> None:
     """Only demo mode ever creates this well-known login."""
     if not await User.exists().where(User.username == DEMO_USERNAME):
-        await create_user(DEMO_USERNAME, DEMO_PASSWORD, "admin", "demo@example.com", min_length=4)
+        await create_user(DEMO_USERNAME, DEMO_PASSWORD, "admin", "demo@example.com", check_password=False)
 
 
 async def ensure_demo_world(base_url: str) -> None:

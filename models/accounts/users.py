@@ -1,9 +1,7 @@
-"""Users, roles, password hashing, log-in throttling and API tokens."""
+"""Users, roles and API tokens (log-in: `models.accounts.login`; sessions: `models.accounts.sessions`)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import hashlib
 import re
@@ -12,22 +10,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
 from models import db
+from models.accounts.passwords import hash_password, password_problem
 from models.core.clock import now
-from models.core.errors import DomainError, FieldErrors
+from models.core.errors import FieldErrors
 from models.core.quoting import quoted
-from models.db.tables import ApiToken, LoginFailure, User
+from models.db.tables import ApiToken, User
 
-_hasher = PasswordHasher()
-
-#: After this many failures within the window, further attempts are refused.
-MAX_FAILURES_PER_USERNAME = 5
-MAX_FAILURES_PER_IP = 20
-FAILURE_WINDOW = dt.timedelta(minutes=15)
-MIN_PASSWORD_LENGTH = 8
 TOKEN_PREFIX = "wb_"
 
 
@@ -55,6 +44,8 @@ class CurrentUser:
     username: str
     role: Role
     email: str = ""
+    #: The log-in session the request came with (`models.accounts.sessions`); None for an API token.
+    session_id: int | None = None
 
     @property
     def can_change_orders(self) -> bool:
@@ -65,63 +56,24 @@ class CurrentUser:
         return self.role.can_administer
 
 
-class LoginThrottled(DomainError):
-    """Log-in refused without checking the password; `retry_after` says when it is checked again."""
-
-    def __init__(self, message: str, retry_after: dt.timedelta) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-def _minutes(delta: dt.timedelta) -> str:
-    minutes = max(1, -(-int(delta.total_seconds()) // 60))
-    return "1 minute" if minutes == 1 else f"{minutes} minutes"
-
-
-async def _throttle(username: str, ip: str) -> None:
-    """Refuse while too many failures were recorded in the window, for this username or this address."""
-    since = now() - FAILURE_WINDOW
-    for column, value, limit, whom in (
-        (LoginFailure.username, username, MAX_FAILURES_PER_USERNAME, "for this username"),
-        (LoginFailure.ip, ip, MAX_FAILURES_PER_IP, "from your network address"),
-    ):
-        recent = (
-            await LoginFailure.select(LoginFailure.at)
-            .where((column == value) & (LoginFailure.at > since))
-            .order_by(LoginFailure.at, ascending=False)
-            .limit(limit)
-        )
-        if len(recent) >= limit:
-            # Log-in opens again once the oldest of the last `limit` failures leaves the window.
-            wait = recent[-1]["at"] + FAILURE_WINDOW - now()
-            raise LoginThrottled(
-                f"Too many failed log-in attempts {whom}. Log-in is paused: try again in {_minutes(wait)}. "
-                "If you have forgotten your password, ask an admin.",
-                wait,
-            )
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def _as_current(row: dict[str, Any]) -> CurrentUser:
+def as_current(row: dict[str, Any]) -> CurrentUser:
     return CurrentUser(id=row["id"], username=row["username"], role=Role(row["role"]), email=row["email"])
 
 
 async def create_user(
-    username: str, password: str, role: str = "operator", email: str = "", min_length: int = MIN_PASSWORD_LENGTH
+    username: str, password: str, role: str = "operator", email: str = "", *, check_password: bool = True
 ) -> CurrentUser:
     errors: dict[str, str] = {}
     username = username.strip()
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{2,80}", username):
         errors["username"] = "Use 2–80 letters, digits, dots, dashes, @ or underscores."
-    elif await User.exists().where(User.username == username):
-        errors["username"] = f"The username {quoted(username)} is taken."
+    elif await username_taken(username):
+        errors["username"] = f"The username {quoted(username)} is taken (usernames do not differ by case alone)."
     if role not in Role.__members__.values():
         errors["role"] = "Choose admin, operator or viewer."
-    if len(password) < min_length:
-        errors["password"] = f"Use at least {min_length} characters."
+    # Only the demo's published log-in (demo/demo) skips the rules.
+    if check_password and (problem := password_problem(password, username)):
+        errors["password"] = problem
     email = email.strip()
     if email and (problem := email_problem(email)):
         errors["email"] = problem
@@ -172,6 +124,9 @@ async def notification_preferences(user_id: int) -> dict[str, Any]:
 
 #: Every request authenticates, so these two lookups are written once as plain SQL (no query building).
 _ACTIVE_USER_SQL = "SELECT id, username, role, email FROM app_user WHERE id = {} AND active = {}"
+_FIND_USER_SQL = (
+    "SELECT * FROM app_user WHERE lower(username) = {} ORDER BY CASE WHEN username = {} THEN 0 ELSE 1 END, id LIMIT 1"
+)
 _TOKEN_USER_SQL = (
     "SELECT t.id AS token_id, t.last_used_at, u.id, u.username, u.role, u.email FROM api_token t "
     'JOIN app_user u ON u.id = t."user" WHERE t.token_hash = {} AND t.revoked_at IS NULL AND u.active = {}'
@@ -180,37 +135,19 @@ _TOKEN_USER_SQL = (
 
 async def get_user(user_id: int) -> CurrentUser | None:
     rows = await db.fetch(_ACTIVE_USER_SQL, user_id, True)
-    return _as_current(rows[0]) if rows else None
+    return as_current(rows[0]) if rows else None
 
 
-async def _verify(password_hash: str, password: str) -> bool:
-    """Argon2 is slow on purpose: hash in a thread (it releases the GIL), not on the event loop,
-    so a log-in does not hold up every other request of the instance."""
-    return await asyncio.to_thread(_hasher.verify, password_hash, password)
+async def find_user(username: str) -> dict[str, Any] | None:
+    """The user of a typed username, without regard to case (an exact match first, for databases that
+    still hold two names differing only in case)."""
+    name = username.strip()
+    rows = await db.fetch(_FIND_USER_SQL, name.lower(), name)
+    return rows[0] if rows else None
 
 
-async def authenticate(username: str, password: str, ip: str) -> CurrentUser | None:
-    """Check a password; refuse outright while too many recent failures are recorded."""
-    await _throttle(username, ip)
-    row = await User.select().where(User.username == username).first()
-    valid = False
-    if row and row["active"]:
-        try:
-            valid = await _verify(row["password_hash"], password)
-        except (VerificationError, InvalidHashError):
-            valid = False
-    else:
-        # Spend the same time as a real check so usernames cannot be probed by timing.
-        with contextlib.suppress(VerificationError):
-            await _verify(_DUMMY_HASH, password)
-    if not valid:
-        await LoginFailure.insert(LoginFailure(username=username[:80], ip=ip[:64], at=now()))
-        return None
-    await LoginFailure.delete().where(LoginFailure.username == username)
-    return _as_current(row)
-
-
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+async def username_taken(username: str) -> bool:
+    return bool(await db.fetch("SELECT id FROM app_user WHERE lower(username) = {}", username.strip().lower()))
 
 
 def _digest(token: str) -> str:
@@ -241,14 +178,18 @@ async def user_for_token(token: str) -> CurrentUser | None:
         last_used = dt.datetime.fromisoformat(last_used)
     if last_used is None or stamp - last_used > dt.timedelta(minutes=1):
         await ApiToken.update({ApiToken.last_used_at: stamp}).where(ApiToken.id == row["token_id"])
-    return _as_current(row)
+    return as_current(row)
 
 
 async def list_api_tokens(user_id: int) -> list[dict[str, Any]]:
     return await ApiToken.select().where(ApiToken.user == user_id).order_by(ApiToken.id, ascending=False)
 
 
-async def revoke_api_token(user_id: int, token_id: int) -> None:
-    await ApiToken.update({ApiToken.revoked_at: now()}).where(
-        (ApiToken.id == token_id) & (ApiToken.user == user_id) & ApiToken.revoked_at.is_null()
+async def revoke_api_token(user_id: int, token_id: int) -> bool:
+    """Revoke one of `user_id`'s live tokens; False when it is not theirs or already revoked."""
+    rows = await (
+        ApiToken.update({ApiToken.revoked_at: now()})
+        .where((ApiToken.id == token_id) & (ApiToken.user == user_id) & ApiToken.revoked_at.is_null())
+        .returning(ApiToken.id)
     )
+    return bool(rows)

@@ -29,7 +29,7 @@ from models.notifications.new_orders import queue_acceptance_notices
 from models.orders.auto_accept import HELD_EVENT, held_message, orders_to_hold
 from models.orders.lifecycle import LineStatus, OrderStatus, PaymentMethod, PaymentStatus
 from models.orders.validation import Problem, order_problems
-from models.ports import IncomingOrder, drop_nul
+from models.ports import IncomingOrder, clean_identifiers, drop_nul
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,7 @@ async def _import_orders(channel: dict[str, Any], orders: list[IncomingOrder], a
     refused = ImportResult()
     for incoming in orders:
         drop_nul(incoming)
+        clean_identifiers(incoming)
         problem = oversized_identifier(incoming)
         if problem:
             refused.failed.append((incoming.channel_order_id[:100], problem))

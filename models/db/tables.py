@@ -44,12 +44,39 @@ class ApiToken(Table, tablename="api_token"):
     revoked_at = Timestamptz(null=True, default=None)
 
 
-class LoginFailure(Table, tablename="login_failure"):
-    """Failed log-in attempts, kept in the database so throttling holds across instances."""
+class LoginAttempt(Table, tablename="login_attempt"):
+    """Every log-in attempt, reserved before its password is checked, so throttling holds across concurrent
+    requests and instances; kept as the record (a success does not wipe the failures before it)."""
 
+    #: The username as typed, lower-cased (usernames are unique without regard to case).
     username = Varchar(length=80, index=True)
     ip = Varchar(length=64, index=True)
     at = Timestamptz(index=True)
+    #: pending (reserved, being checked), failed, succeeded, refused (throttled, not checked) or busy.
+    outcome = Varchar(length=16, default="pending")
+
+
+class LoginGate(Table, tablename="login_gate"):
+    """One row per username and per address: reserving an attempt locks it, so concurrent attempts for the
+    same name or address are counted one after the other."""
+
+    gate = Varchar(length=160, unique=True)
+    touched_at = Timestamptz()
+
+
+class UserSession(Table, tablename="user_session"):
+    """A logged-in browser. The cookie holds a random id whose digest is stored here; ending the row ends
+    the session wherever the cookie was copied to."""
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade)
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz()
+    last_seen_at = Timestamptz()
+    ended_at = Timestamptz(null=True, default=None)
+    #: logout, logout_everywhere, expired, password_changed, role_changed, deactivated, password_reset
+    ended_reason = Varchar(length=32, default="")
+    ip = Varchar(length=64, default="")
+    user_agent = Varchar(length=200, default="")
 
 
 class Setting(Table, tablename="app_setting"):
@@ -460,7 +487,9 @@ class OrderStatusCount(Table, tablename="order_status_count"):
 ALL_TABLES: list[type[Table]] = [
     User,
     ApiToken,
-    LoginFailure,
+    LoginAttempt,
+    LoginGate,
+    UserSession,
     Setting,
     Channel,
     Supplier,

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
 from typing import Any
+
+import uvicorn
 
 from models import db
 from models.accounts import credentials
@@ -89,3 +95,27 @@ async def add_supplier(name: str, kind: str, base_url: str, secrets: dict, prepa
         )
     ).returning(Supplier.id)
     return rows[0]["id"]
+
+
+@contextlib.asynccontextmanager
+async def served_app(settings) -> AsyncIterator[str]:
+    """The app on a loopback port, served by uvicorn in this test's event loop; yields its base URL."""
+    await db.close_pool()  # the app's lifespan opens its own pool in this loop
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    from web.app import create_app
+
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()

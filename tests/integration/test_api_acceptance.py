@@ -4,16 +4,11 @@ and many people (or scripts) deciding the same line at once over real HTTP: one 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 
 from connectors.sandbox.mirakl import MiraklSandbox
-from models import db
 from models.accounts import credentials
 from models.accounts.users import create_api_token
 from models.core.actors import Actor
@@ -21,8 +16,7 @@ from models.core.clock import now
 from models.db.tables import Channel, Event, OutboxMessage, User
 from models.orders.acceptance import accept_order
 from tests.conftest import import_one, login, make_order
-from tests.integration.support import order_lines, order_row
-from web.app import create_app
+from tests.integration.support import order_lines, order_row, served_app
 
 API = "/api/v1/orders"
 
@@ -236,28 +230,6 @@ async def test_the_actions_are_in_the_openapi_schema(client, users):
 
 
 # Concurrency over real HTTP --------------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def served_app(settings) -> AsyncIterator[str]:
-    """The app on a loopback port, served by uvicorn in this test's event loop; yields its base URL."""
-    await db.close_pool()  # the app's lifespan opens its own pool in this loop
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 async def test_twenty_concurrent_decisions_on_one_line_one_wins(settings, channel, operator_api):

@@ -113,6 +113,15 @@ MATRIX: dict[tuple[str, str], int] = {
     ("GET", "/channels/reconciliation"): OPERATOR,
     ("POST", "/channels/reconciliation/resync"): OPERATOR,
     ("POST", "/settings/notifications"): OPERATOR,
+    ("GET", "/account"): SIGNED_IN,
+    ("POST", "/account/password"): SIGNED_IN,
+    ("POST", "/account/sessions/{session_id:int}/end"): SIGNED_IN,
+    ("POST", "/account/logout-everywhere"): SIGNED_IN,
+    ("POST", "/settings/users/{user_id:int}/role"): ADMIN,
+    ("POST", "/settings/users/{user_id:int}/deactivate"): ADMIN,
+    ("POST", "/settings/users/{user_id:int}/reactivate"): ADMIN,
+    ("POST", "/settings/users/{user_id:int}/revoke-tokens"): ADMIN,
+    ("POST", "/settings/users/{user_id:int}/reset-password"): ADMIN,
     ("POST", "/settings/tokens"): OPERATOR,
     ("POST", "/settings/tokens/{token_id:int}/revoke"): OPERATOR,
     # Admins: users, channels, suppliers, carriers, the time zone.
@@ -152,7 +161,8 @@ MATRIX: dict[tuple[str, str], int] = {
 }
 
 #: Requests that end the session run last, so they do not log out the rest of the sweep.
-LAST = {("POST", "/logout")}
+#: Routes that end the caller's session: run last, each with a fresh log-in.
+LAST = {("POST", "/logout"), ("POST", "/account/logout-everywhere")}
 PARAM = re.compile(r"\{(\w+):\w+\}")
 
 
@@ -202,6 +212,9 @@ async def path_values(channel: dict) -> dict[str, str]:
         "supplier_id": str(supplier_id),
         "carrier_id": str(carrier),
         "token_id": str(token_id),
+        # Admin actions aim at the viewer, so that the admin's own session lives through the sweep.
+        "user_id": str(viewer_id),
+        "session_id": "999999",
         "file_path": "waybill.css",
         "path": "openapi.yaml",
     }
@@ -287,6 +300,8 @@ async def test_each_route_lets_in_exactly_the_roles_the_matrix_allows(sweep, rol
     for method, route in order:
         least = MATRIX[(method, route)]
         path = concrete(route, values)
+        if (method, route) in LAST and role != "anonymous":
+            caller = await sweep.caller(role)
         response = await call(caller, method, path)
         got = refusal(path, response)
         allowed = RANK[role] >= least

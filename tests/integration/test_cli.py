@@ -11,7 +11,7 @@ import time
 
 import httpx
 
-from models.accounts.users import authenticate
+from models.accounts.login import authenticate
 from models.db.tables import User
 
 WAYBILL = [sys.executable, "-c", "from web.cli import main; main()"]

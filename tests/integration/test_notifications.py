@@ -409,3 +409,45 @@ async def test_a_viewer_cannot_post_notification_settings(client, users):
     assert answer.status_code == 403 and "can view orders but not change them" in answer.text
     row = await User.select(User.email, User.notify_new_orders).where(User.username == "viewer").first()
     assert row == {"email": "viewer@example.com", "notify_new_orders": False}
+
+
+# Poison input --------------------------------------------------------------------------------------
+
+
+async def test_an_order_id_with_a_line_break_is_cleaned_at_import_and_every_mail_still_goes(users, channel, smtp):
+    from models.db.tables import Order, RawPayload
+
+    order_id = await import_one(channel, make_order("CRLF-1\r\nBcc: victim@example.org"))
+    stored = await Order.select(Order.channel_order_id).where(Order.id == order_id).first()
+    assert stored["channel_order_id"] == "CRLF-1Bcc: victim@example.org"
+    assert "CRLF-1\\r\\nBcc" in (await RawPayload.select(RawPayload.body).first())["body"], "the raw payload is kept"
+
+    run = await deliver(smtp.config)
+    assert run.sent == 2 and run.failed == 0
+    assert all("victim@example.org" not in address for m in smtp.sink.messages for address in m.to)
+    [mail] = smtp.sink.to("operator@example.com")
+    assert mail.subject == "Order CRLF-1Bcc: victim@example.org waits for acceptance"
+
+    await import_one(channel, make_order("AFTER-1"))
+    assert (await deliver(smtp.config)).sent == 2, "later mail is not blocked"
+    assert smtp.sink.to("operator@example.com")[-1].subject == "Order AFTER-1 waits for acceptance"
+
+
+async def test_a_message_that_cannot_be_built_is_set_aside_with_its_reason_and_the_queue_moves_on(users, channel, smtp):
+    await User.update({User.email: "operator@example.com\r\nBcc: victim@example.org"}).where(
+        User.username == "operator"
+    )
+    await import_one(channel, make_order("POISON-1"))
+    run = await deliver(smtp.config)
+    assert [m.to for m in smtp.sink.messages] == [["admin@example.com"]]
+    assert run.failed == 0
+    kept = await NotificationMessage.select().where(NotificationMessage.user == await user_id("operator"))
+    assert [m["state"] for m in kept] == ["kept"]
+    assert kept[0]["note"].startswith("This message cannot be written as an e-mail")
+    # Nothing is retried and nothing waits behind it.
+    await import_one(channel, make_order("POISON-2"))
+    await deliver(smtp.config)
+    assert sorted(m.subject for m in smtp.sink.to("admin@example.com")) == [
+        "Order POISON-1 waits for acceptance",
+        "Order POISON-2 waits for acceptance",
+    ]

@@ -10,7 +10,7 @@ from http.cookies import SimpleCookie
 import httpx
 import pytest
 
-from models.db.tables import ALL_TABLES, ApiToken, Channel, LoginFailure, Order, Supplier
+from models.db.tables import ALL_TABLES, ApiToken, Channel, LoginAttempt, Order, Supplier
 from tests.conftest import TEST_PASSWORD, csrf_from, import_one, login, make_order, serve_in_test_loop
 from web.app import create_app
 from web.settings import Settings
@@ -170,7 +170,8 @@ async def test_many_failures_from_one_address_pause_every_username_from_it(clien
     paused = await login_response(client, "admin")
     assert paused.status_code == 429
     assert "Too many failed log-in attempts from your network address." in html.unescape(paused.text)
-    assert await LoginFailure.count() == 20, "a paused attempt is not even checked"
+    assert await LoginAttempt.count().where(LoginAttempt.outcome == "failed") == 20, "a paused attempt is not checked"
+    assert await LoginAttempt.count().where(LoginAttempt.outcome == "refused") == 1, "but it is on record"
 
 
 # API tokens ----------------------------------------------------------------------------------------------

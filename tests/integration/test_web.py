@@ -771,7 +771,7 @@ async def test_a_revoked_token_is_refused(client, users, channel):
     auth = {"Authorization": f"Bearer {token}"}
     assert (await client.get("/api/v1/orders", headers=auth)).status_code == 200
 
-    settings_page = await client.get("/settings")
+    settings_page = await client.get("/account")
     token_id = int(re.search(r'action="/settings/tokens/(\d+)/revoke"', settings_page.text).group(1))
     revoked = await client.post(
         f"/settings/tokens/{token_id}/revoke", data={"_csrf_token": csrf_from(settings_page.text)}
@@ -794,7 +794,10 @@ async def test_a_user_cannot_revoke_someone_elses_token(client, users):
     admin_token_id = (await ApiToken.select(ApiToken.id).first())["id"]
     client.cookies.clear()
     await login(client, "operator")
-    await client.post(f"/settings/tokens/{admin_token_id}/revoke", data={"_csrf_token": await page_csrf(client)})
+    refused = await client.post(
+        f"/settings/tokens/{admin_token_id}/revoke", data={"_csrf_token": await page_csrf(client)}
+    )
+    assert refused.status_code == 404 and "revoked" not in refused.text.lower()
     assert (await ApiToken.select().first())["revoked_at"] is None
     assert (await client.get("/api/v1/orders", headers={"Authorization": f"Bearer {admin_token}"})).status_code == 200
 

@@ -1,29 +1,35 @@
-"""Settings: the merchant's time zone, API tokens, carriers and (for admins) users."""
+"""Settings: the merchant's time zone, notifications, carriers and (for admins) users and their access."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 from zoneinfo import available_timezones
 
 from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Template
 
-from models.accounts.users import (
-    create_api_token,
-    create_user,
-    list_api_tokens,
-    notification_preferences,
-    revoke_api_token,
-    set_notification_preferences,
+from models.accounts.access import (
+    UnknownUser,
+    account_history,
+    add_user,
+    change_role,
+    reset_password,
+    revoke_tokens,
+    set_active,
 )
+from models.accounts.access import users_overview as list_users
+from models.accounts.users import notification_preferences, set_notification_preferences
 from models.core.app_settings import set_merchant_timezone
-from models.core.errors import FieldErrors
+from models.core.errors import DomainError, FieldErrors
 from models.db.tables import User
 from models.fulfilment.carriers import code_channels, list_carriers
-from web.auth import require_admin, require_operator
+from web.auth import require_admin, require_operator, session_policy
 from web.form_body import FORM
 from web.notifications.pages import mail_status
+from web.orders.page import actor_of
 from web.pages import current_timezone, forget_timezone, render
 
 COMMON_TIMEZONES = sorted(tz for tz in available_timezones() if "/" in tz and not tz.startswith(("Etc/", "SystemV/")))
@@ -41,12 +47,8 @@ class SettingsController(Controller):
             "nav": "settings",
             "timezones": COMMON_TIMEZONES,
             "current_tz": str(await current_timezone()),
-            "tokens": await list_api_tokens(user.id),
-            "users": await User.select(
-                User.id, User.username, User.email, User.role, User.active, User.notify_new_orders
-            ).order_by(User.username)
-            if user.is_admin
-            else [],
+            "users": await list_users(session_policy(request)) if user.is_admin else [],
+            "account_history": await account_history() if user.is_admin else [],
             "errors": {},
             "new_token": None,
             "message": "",
@@ -91,31 +93,56 @@ class SettingsController(Controller):
             message = "Notification settings saved: you are not e-mailed about new orders."
         return await self._page(request, message=message)
 
-    @post("/tokens", guards=[require_operator])
-    async def create_token(self, request: Request, data: FORM) -> Template:
-        try:
-            token = await create_api_token(request.user.id, str(data.get("name", "")))
-        except FieldErrors as exc:
-            return await self._page(request, 400, errors=exc.errors)
-        return await self._page(
-            request, new_token=token, message="API token created. Copy it now: it is shown only once."
-        )
-
-    @post("/tokens/{token_id:int}/revoke", guards=[require_operator])
-    async def revoke_token(self, request: Request, token_id: FromPath[int]) -> Template:
-        await revoke_api_token(request.user.id, token_id)
-        return await self._page(request, message="API token revoked.")
-
     @post("/users", guards=[require_admin])
     async def add_user(self, request: Request, data: FORM) -> Template:
         form = {k: str(v) for k, v in data.items() if k != "password"}
         try:
-            created = await create_user(
+            created = await add_user(
                 form.get("username", ""),
                 str(data.get("password", "")),
                 form.get("role", "operator"),
                 form.get("email", ""),
+                actor_of(request),
             )
         except FieldErrors as exc:
             return await self._page(request, 400, errors=exc.errors, form=form)
         return await self._page(request, message=f"User {created.username} created.")
+
+    @post("/users/{user_id:int}/role", guards=[require_admin])
+    async def user_role(self, request: Request, user_id: FromPath[int], data: FORM) -> Template:
+        return await self._user_change(request, change_role(user_id, str(data.get("role", "")), actor_of(request)))
+
+    @post("/users/{user_id:int}/deactivate", guards=[require_admin])
+    async def deactivate_user(self, request: Request, user_id: FromPath[int]) -> Template:
+        return await self._user_change(request, set_active(user_id, False, actor_of(request), request.user.id))
+
+    @post("/users/{user_id:int}/reactivate", guards=[require_admin])
+    async def reactivate_user(self, request: Request, user_id: FromPath[int]) -> Template:
+        return await self._user_change(request, set_active(user_id, True, actor_of(request), request.user.id))
+
+    @post("/users/{user_id:int}/revoke-tokens", guards=[require_admin])
+    async def revoke_user_tokens(self, request: Request, user_id: FromPath[int]) -> Template:
+        return await self._user_change(request, revoke_tokens(user_id, actor_of(request)))
+
+    @post("/users/{user_id:int}/reset-password", guards=[require_admin])
+    async def reset_user_password(self, request: Request, user_id: FromPath[int]) -> Template:
+        try:
+            password = await reset_password(user_id, actor_of(request))
+        except UnknownUser as exc:
+            raise NotFoundException(exc.message) from exc
+        row = await User.select(User.username).where(User.id == user_id).first()
+        message = f"Password of {row['username']} reset; they are logged out everywhere."
+        new_password = {"username": row["username"], "password": password}
+        return await self._page(request, message=message, new_password=new_password)
+
+    async def _user_change(self, request: Request, change: Awaitable[str]) -> Template:
+        """Run an admin's change to a user; a refusal is shown above the user list, nothing changed."""
+        try:
+            message = await change
+        except UnknownUser as exc:
+            raise NotFoundException(exc.message) from exc
+        except FieldErrors as exc:
+            return await self._page(request, 400, user_error=" ".join(exc.errors.values()))
+        except DomainError as exc:
+            return await self._page(request, 409, user_error=exc.message)
+        return await self._page(request, message=message)
