@@ -223,7 +223,7 @@ def create_app(
             title="Waybill API",
             version="1",
             description="Orders, their lines, shipments, review issues and audit events. "
-            "Authenticate with `Authorization: Bearer <token>` (create tokens on the Settings page).",
+            "Authenticate with `Authorization: Bearer <token>` (create tokens on the My account page).",
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
         ),
