@@ -59,16 +59,9 @@ async def test_migrate_is_repeatable(database_url):
         assert "Database is up to date." in result.stdout
 
 
-def processor_seconds(pid: int) -> float:
-    """User and system time of a running process, all its threads (Linux /proc)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def test_demo_fills_every_tab_within_30_seconds(tmp_path):
-    """The demo's own work to fill every tab fits in 30 s. It is counted in processor time, which
-    other work on a busy machine does not inflate; the wall clock only guards against a hang."""
+def test_demo_fills_every_tab_before_it_answers(tmp_path):
+    """Once the demo answers, every tab holds orders and the review tab shows real marketplace mistakes.
+    How long the fill takes is a figure of `python -m bench.demo_fill`; the clock here only guards a hang."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -104,7 +97,6 @@ def test_demo_fills_every_tab_within_30_seconds(tmp_path):
             }, page.text[:2000]  # fmt: skip
             empty = [tab for tab, n in counts.items() if int(n.replace(",", "")) == 0]
             assert not empty, f"empty tabs in the demo: {empty}"
-            assert processor_seconds(process.pid) < 30, "the demo took too long to fill its tabs"
             review = client.get("/orders?tab=pending_review").text
             assert re.search(r"Missing surname|Invalid postcode|Missing street", review)
     finally:
