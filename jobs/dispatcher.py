@@ -20,6 +20,7 @@ from connectors.registry import channel_kinds
 from jobs.connections import channel_connector
 from jobs.instance import INSTANCE_ID
 from models.channels.outbox import claim_due, claim_for_order, give_up, mark_done, schedule_retry
+from models.core.links import web_link
 from models.db.tables import Channel, Order, OutboxMessage
 from models.ports import LineDecision, RemoteError, TrackingInfo
 
@@ -169,7 +170,7 @@ async def send(connector: ChannelConnector, action: str, channel_order_id: str, 
                 carrier_code=payload.get("carrier_code", ""),
                 carrier_name=payload.get("carrier_name", ""),
                 tracking_number=payload.get("tracking_number", ""),
-                tracking_url=payload.get("tracking_url", ""),
+                tracking_url=web_link(payload.get("tracking_url", "")),
                 lines=payload.get("lines", {}),
                 skus=payload.get("skus", {}),
             ),

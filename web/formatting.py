@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +15,7 @@ from jinja2 import pass_context
 from markupsafe import Markup, escape
 
 from connectors.registry import channel_connector_class
+from models.core.links import web_link
 from models.orders.acceptance import decisions_for_kind
 from models.orders.lifecycle import STATUS_LABELS, OrderStatus
 
@@ -154,12 +155,17 @@ def channel_state(state: str, kind: str) -> str:
 URL_PATTERN = re.compile(r"https?://[^\s<>\"']+")
 
 
-def linkify(text: str) -> Markup:
-    """Plain text (an e-mail body) as HTML with its web addresses as links; everything else escaped."""
+def linkify(text: str, own_origins: Iterable[str] = ()) -> Markup:
+    """Plain text (an e-mail body) as HTML, everything escaped; only addresses of this instance's own pages
+    (`own_origins`, e.g. "https://waybill.example") become links. A body quotes marketplace text (a customer
+    name, an order id), so any other address stays text: no one can plant a link on the page."""
     text = text or ""
+    origins = tuple(origin.rstrip("/") + "/" for origin in own_origins if origin)
     out, position = [], 0
     for match in URL_PATTERN.finditer(text):
         url = match.group(0).rstrip(".,;:)")
+        if not origins or not url.startswith(origins):
+            continue
         out.append(escape(text[position : match.start()]))
         out.append(Markup('<a href="{0}">{0}</a>').format(url))
         position = match.start() + len(url)
@@ -177,5 +183,6 @@ FILTERS = {
     "status_label": status_label,
     "humanize": humanize,
     "linkify": linkify,
+    "web_link": web_link,
     "channel_decisions": decisions_for_kind,
 }

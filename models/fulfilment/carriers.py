@@ -8,17 +8,26 @@ number goes, and optionally a regular expression every tracking number of that c
 from __future__ import annotations
 
 import json
-import re
+import logging
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
+
+import regex
 
 from models.core.errors import FieldErrors, NotFound
+from models.core.links import web_link
 from models.core.quoting import quoted
 from models.db.tables import Carrier, Channel
 from models.ports import directory
 
 TRACKING_PLACEHOLDER = "{tracking}"
+#: Longest a tracking-number format may take on one number. Formats are regular expressions typed by
+#: people, and some (`(a|aa)+$`) take exponential time on a long number: bounded, they cannot stall a page.
+MATCH_SECONDS = 0.05
+#: Tracking numbers longer than this are refused before any format is tried.
+MAX_TRACKING_NUMBER = 100
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,29 +54,49 @@ def _with_codes(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "codes": _codes_of(row)}
 
 
+def _probes(pattern: str) -> list[str]:
+    """Long near-misses built from the pattern's own characters: the inputs that make backtracking explode."""
+    characters = sorted({c for c in pattern if c.isalnum()} | {"a", "A", "0"})[:16]
+    return [c * MAX_TRACKING_NUMBER + "!" for c in characters] + ["0A" * (MAX_TRACKING_NUMBER // 2) + "!"]
+
+
 def pattern_problem(pattern: str) -> str | None:
-    """Why a tracking-number format cannot be used, or None when it compiles."""
+    """Why a tracking-number format cannot be used, or None. A format must compile and decide quickly on
+    every probe, so one that would take seconds on some tracking number is refused when it is saved."""
     try:
-        re.compile(pattern)
-    except re.error as exc:
+        compiled = regex.compile(pattern)
+    except regex.error as exc:
         return f"This is not a valid regular expression ({exc}). Fix it, or leave the field empty to accept any number."
+    try:
+        for probe in _probes(pattern):
+            compiled.fullmatch(probe, timeout=MATCH_SECONDS)
+    except TimeoutError:
+        return (
+            "This expression takes too long to check some tracking numbers (a repeat inside a repeat, such as "
+            "(a|aa)+). Simplify it, e.g. [A-Z0-9]{10,30}."
+        )
     return None
 
 
 def matches_format(pattern: str, tracking_number: str) -> bool:
-    """Whether a tracking number fits the carrier's format; a carrier without a usable format accepts any."""
+    """Whether a tracking number fits the carrier's format. A carrier without a usable format accepts any
+    number, and so does a check that runs out of time: the format helps catch typos, it never blocks a parcel."""
     if not pattern:
         return True
     try:
-        return re.fullmatch(pattern, tracking_number) is not None
-    except re.error:
+        return regex.fullmatch(pattern, tracking_number, timeout=MATCH_SECONDS) is not None
+    except regex.error:
+        return True
+    except TimeoutError:
+        logger.warning("Tracking format %r ran out of time on a %d-character number", pattern, len(tracking_number))
         return True
 
 
 def tracking_url(pattern: str, tracking_number: str) -> str:
+    """The carrier's tracking page for a number; the number is URL-encoded, so it cannot change the address."""
     if not pattern or not tracking_number:
         return ""
-    return pattern.replace(TRACKING_PLACEHOLDER, tracking_number)
+    return web_link(pattern.replace(TRACKING_PLACEHOLDER, quote(tracking_number, safe="")))
 
 
 def _validated(form: CarrierForm, channel_ids: set[int]) -> dict[str, Any]:

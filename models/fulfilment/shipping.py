@@ -19,6 +19,7 @@ from typing import Any
 from models.core.actors import Actor
 from models.core.clock import now
 from models.core.errors import DomainError, FieldErrors, NotFound
+from models.core.links import web_link
 from models.core.quoting import quoted
 from models.core.search_terms import identifier_terms
 from models.db.tables import OrderSearchTerm, OutboxMessage, Shipment, ShipmentLine
@@ -128,7 +129,7 @@ async def _parcel(
     if not positive:
         errors["quantities"] = "Enter the quantity shipped for at least one line."
     name = carrier["name"] if carrier else " ".join(carrier_name.split())[:100]
-    link = url.strip() or tracking_url(carrier["tracking_url_pattern"] if carrier else "", tracking_number)
+    link = web_link(url) or tracking_url(carrier["tracking_url_pattern"] if carrier else "", tracking_number)
     return Parcel(positive, carrier, name, tracking_number, link[:500], no_tracking), errors
 
 

@@ -291,6 +291,16 @@ async def test_a_viewer_sees_no_shipping_controls_and_cannot_post(client, users,
 # Settings › Carriers without JavaScript ----------------------------------------------------------
 
 
+async def test_a_tracking_format_that_could_stall_the_server_is_refused_with_a_message(client, users):
+    await login(client, "admin")
+    csrf = csrf_from((await client.get("/settings")).text)
+    form = {"_csrf_token": csrf, "name": "Slow Post", "tracking_number_pattern": "(a|aa)+$"}
+    refused = await client.post("/settings/carriers", data=form)
+    assert refused.status_code == 422
+    assert "takes too long to check some tracking numbers" in refused.text
+    assert not await Carrier.exists()
+
+
 async def test_admin_manages_carriers_with_field_messages(client, users, channel):
     from models.core.clock import now
     from models.db.tables import Channel

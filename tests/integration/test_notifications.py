@@ -6,6 +6,7 @@ The mail server is aiosmtpd listening on loopback; what it receives is parsed an
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import email
 import email.policy
@@ -34,6 +35,12 @@ from web.app import create_app
 
 BASE = "https://waybill.example.com"
 NOW = dt.timedelta(0)
+
+
+@pytest.fixture
+def settings(settings):
+    """The instance's public address is the one its messages link to."""
+    return dataclasses.replace(settings, public_url=BASE)
 
 
 @dataclass
@@ -306,6 +313,18 @@ async def test_a_large_import_writes_rows_not_emails(users, channel, smtp):
 
 
 # --------------------------------------------------------------------------- pages
+
+
+async def test_marketplace_text_in_a_message_is_never_a_link_on_the_page(client, users, channel):
+    """A customer name is the marketplace's text: an address in it stays text; the order's own link works."""
+    planted = "Log in at https://waybill.example.com.evil.example/login"
+    order_id = await import_one(channel, make_order("PLANT-1", first_name=planted, last_name="X"))
+    await deliver(None)
+    await login(client, "operator")
+    page = (await client.get("/notifications")).text
+    assert "https://waybill.example.com.evil.example/login" in page
+    assert 'href="https://waybill.example.com.evil.example' not in page
+    assert f'<a href="{BASE}/orders/{order_id}">' in page
 
 
 async def test_notifications_page_lists_messages_and_marks_them_read(client, users, channel):

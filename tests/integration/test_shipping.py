@@ -449,3 +449,65 @@ async def test_a_supplier_parcel_is_recorded_even_when_its_tracking_does_not_mat
 
 async def line_ids_and_quantities(order_id: int) -> list[dict]:
     return await OrderLine.select(OrderLine.id, OrderLine.quantity).where(OrderLine.order == order_id)
+
+
+MALL_ORDER = {
+    "status": "open",
+    "address": {"name": "Jiří Dvořák", "street": "Masarykova 12", "city": "Brno", "zip": "60200", "country": "CZ"},
+    "items": [{"id": "SB-0007", "title": "Yoga mat", "quantity": 1, "price": 799}],
+}
+
+
+@pytest.mark.parametrize(
+    "poison",
+    [
+        "javascript:alert(document.cookie)",
+        "data:text/html,<script>alert(1)</script>",
+        "https://a.example/x\r\ny",
+        "//x",
+    ],
+)
+async def test_a_supplier_tracking_link_that_is_not_a_web_address_is_never_kept_shown_or_forwarded(
+    database_url, serve_sandbox, poison
+):
+    sandbox = MallSandbox(seed=3)
+    mall_id = str(sandbox.add_order(MALL_ORDER)["id"])
+    channel = await make_channel("mall", serve_sandbox(sandbox), {"client_id": "sandbox-mall-client"}, "CZK")
+    await create_carrier(CarrierForm(name="PPL", tracking_url_pattern="https://ppl.example/{tracking}"))
+    async with httpx.AsyncClient() as client:
+        order_id = await accepted_from(channel, client, mall_id)
+        quantities = {line["id"]: line["quantity"] for line in await line_ids_and_quantities(order_id)}
+        shipment_id = await add_shipment(
+            order_id,
+            quantities,
+            Actor("supplier", "BigBuy"),
+            carrier_name="PPL",
+            tracking_number="PPL-0009",
+            tracking_url=poison,
+        )
+        await dispatch_channel_order_now(order_id, client)
+    shipment = await Shipment.select().where(Shipment.id == shipment_id).first()
+    assert shipment["tracking_url"] == "https://ppl.example/PPL-0009", "the carrier's own page instead"
+    view = sandbox.control_view(sandbox.orders[int(mall_id)])
+    assert view["tracking"]["tracking_url"] == "https://ppl.example/PPL-0009"
+
+
+async def test_a_stored_tracking_link_that_is_not_a_web_address_is_not_forwarded(database_url, serve_sandbox):
+    """A parcel recorded before links were checked: the channel gets no link rather than a script."""
+    sandbox = MiraklSandbox(seed=4)
+    sandbox.add_order(mirakl_order("MK-POISON-1"))
+    channel = await make_channel("mirakl", serve_sandbox(sandbox), {"api_key": "sandbox-mirakl-key"})
+    carrier = await create_carrier(CarrierForm(name="Colissimo", codes={channel["id"]: "COLI"}))
+    async with httpx.AsyncClient() as client:
+        order_id = await accepted_from(channel, client, "MK-POISON-1")
+        quantities = {line["id"]: line["quantity"] for line in await line_ids_and_quantities(order_id)}
+        shipment_id = await add_tracking(order_id, quantities, OPERATOR, carrier_id=carrier, tracking_number="6A01")
+        await Shipment.update({Shipment.tracking_url: "javascript:alert(1)"}).where(Shipment.id == shipment_id)
+        await mark_shipped(order_id, OPERATOR)
+        await dispatch_channel_order_now(order_id, client)
+    trackings = [d for op, oid, d in sandbox.operations if op == "tracking" and oid == "MK-POISON-1"]
+    assert [t["tracking_number"] for t in trackings] == ["6A01"]
+    tracking = sandbox.view("MK-POISON-1")["tracking"]
+    assert tracking["tracking_number"] == "6A01"
+    assert tracking["carrier_url"] is None, "no script reaches the marketplace"
+    assert all("javascript" not in json.dumps(t) for t in trackings)

@@ -10,6 +10,11 @@ from models.notifications.inbox import list_messages, mark_all_read, mark_read, 
 from web.pages import fragment, is_htmx, render
 
 
+def own_origins(request: Request) -> tuple[str, ...]:
+    """Where this instance's pages live, as e-mail bodies link to them: the public URL and this request's."""
+    return (request.app.state.settings.public_url, str(request.base_url))
+
+
 def mail_status(request: Request) -> str:
     """One sentence on where notifications go, for this page and the Settings page."""
     settings = request.app.state.settings
@@ -38,6 +43,7 @@ class NotificationsController(Controller):
             inbox=inbox,
             everyone=everyone,
             mail_status=mail_status(request),
+            own_origins=own_origins(request),
         )
 
     @post("/{message_id:int}/read")
@@ -52,6 +58,7 @@ class NotificationsController(Controller):
             nav="notifications",
             notifications_unread=await unread_count(request.user.id),
             oob=True,
+            own_origins=own_origins(request),
         )
 
     @post("/read-all")

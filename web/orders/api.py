@@ -10,6 +10,7 @@ from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
 from litestar.params import QueryParameter
 
+from models.core.links import web_link
 from models.core.money import amount
 from models.orders.queries import list_orders, order_detail
 from web.api_errors import REFUSALS
@@ -245,7 +246,7 @@ class ApiOrdersController(Controller):
                     s["id"],
                     s["carrier_name"],
                     s["tracking_number"],
-                    s["tracking_url"],
+                    web_link(s["tracking_url"]),
                     s["no_tracking"],
                     s["shipped_at"],
                     [ApiShipmentLine(x["sku"], x["quantity"]) for x in s.get("lines", [])],

@@ -14,6 +14,7 @@ from litestar.params import JSONBody, QueryParameter
 from jobs.dispatcher import dispatch_channel_order_now
 from jobs.http import http_client
 from models.core.errors import FieldErrors
+from models.core.links import web_link
 from models.fulfilment.carriers import code_channels, list_carriers
 from models.fulfilment.shipping import add_tracking, channel_report, mark_shipped, remove_tracking, shipped_message
 from models.orders.queries import OrderShipping, order_shipping
@@ -119,7 +120,7 @@ def _shipping(detail: OrderShipping, message: str = "", level: str = "", parcel_
                 carrier_id=s["carrier"],
                 carrier=s["carrier_name"],
                 tracking_number=s["tracking_number"],
-                tracking_url=s["tracking_url"],
+                tracking_url=web_link(s["tracking_url"]),
                 no_tracking=s["no_tracking"],
                 shipped_at=s["shipped_at"] if s["state"] == "shipped" else None,
                 lines=[ApiParcelLine(x["line_id"], x["sku"], x["quantity"]) for x in s.get("lines", [])],
