@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlparse
 
+import asyncpg.exceptions
+from asyncpg.exceptions._base import DataError as AsyncpgEncodeError
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
@@ -345,6 +347,38 @@ def transaction():
     if isinstance(eng, SQLiteEngine):
         return _sqlite_write(eng)
     return eng.transaction()
+
+
+#: What a statement raises on either engine because of the values it was given (a number out of the
+#: column's range, text too long or not storable, a constraint), as opposed to a lost connection or a
+#: lock: retrying cannot help, leaving the value out can.
+VALUE_ERRORS: tuple[type[Exception], ...] = (
+    OverflowError,  # sqlite3 binding an int beyond 64 bits
+    sqlite3.DataError,
+    sqlite3.IntegrityError,
+    AsyncpgEncodeError,  # asyncpg encoding an argument, e.g. beyond int32 for an integer column
+    asyncpg.exceptions.DataError,
+    asyncpg.exceptions.IntegrityConstraintViolationError,
+)
+
+
+@contextlib.asynccontextmanager
+async def savepoint() -> AsyncIterator[None]:
+    """Part of the current transaction that can fail alone: on an exception its statements are rolled
+    back and the exception re-raised, while the transaction goes on (PostgreSQL would otherwise refuse
+    every later statement). Outside a transaction, it is a write transaction of its own."""
+    current = engine().current_transaction.get()
+    if current is None:
+        async with transaction():
+            yield
+        return
+    point = await current.savepoint()
+    try:
+        yield
+    except Exception:
+        await point.rollback_to()
+        raise
+    await point.release()
 
 
 @contextlib.asynccontextmanager

@@ -24,6 +24,8 @@ pytestmark = pytest.mark.e2e
 SERVER_SECRET_KEY = "e2e-" + "s" * 60
 ROWS = 1204
 BAD_LINE = 602
+#: A cost no column could hold, in the second chunk: refused on its own, the rest of its chunk imported.
+TOO_LARGE_LINE = 1000
 
 
 def control(server: str, path: str, body: dict) -> dict:
@@ -62,6 +64,7 @@ def catalog_file(folder: Path) -> Path:
     lines = ["channel_sku,supplier_sku,cost,currency,priority"]
     lines += [f"E2E-CAT-{n:05d},BB-{n:05d},{n % 40 + 1}.50,EUR,10" for n in range(1, ROWS + 1)]
     lines[BAD_LINE - 1] = "E2E-CAT-BAD,BB-BAD,12;30,EUR,10"
+    lines[TOO_LARGE_LINE - 1] = "E2E-CAT-HUGE,BB-HUGE,99999999999999999999.00,EUR,10"
     path = folder / "bigbuy-catalog.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -90,7 +93,7 @@ def test_supplier_page_catalog_import_shipping_mapping_and_wallet(
     wallet = page.get_by_role("region", name="Wallet", exact=True)
     expect(wallet.get_by_label("Wallet balance")).to_have_text("€1.00")
 
-    # Catalog: every chunk moves the bar; at the end, the summary and the one bad row.
+    # Catalog: every chunk moves the bar; at the end, the summary and the two bad rows by line.
     page.evaluate(
         """() => {
             window.progressSeen = [];
@@ -107,15 +110,22 @@ def test_supplier_page_catalog_import_shipping_mapping_and_wallet(
     expect(done).to_have_attribute("value", str(ROWS))
     expect(done).to_have_attribute("max", str(ROWS))
     expect(catalog.get_by_role("status").filter(has_text="rows:")).to_have_text(
-        "1,204 rows: 1,203 added, 0 updated, 1 with errors"
+        "1,204 rows: 1,202 added, 0 updated, 2 with errors"
     )
     errors = catalog.get_by_role("table", name="Rows with errors")
-    expect(errors.get_by_role("row")).to_have_count(2)
-    expect(errors.get_by_role("row").nth(1)).to_contain_text(str(BAD_LINE))
-    expect(errors.get_by_role("row").nth(1)).to_contain_text("Cost “12;30” is not an amount (write it like 12.30).")
+    expect(errors.get_by_role("row")).to_have_count(3)
+    expect(errors.get_by_role("row").nth(1).get_by_role("cell")).to_have_text(
+        [str(BAD_LINE), "Cost “12;30” is not an amount (write it like 12.30)."]
+    )
+    expect(errors.get_by_role("row").nth(2).get_by_role("cell")).to_have_text(
+        [
+            str(TOO_LARGE_LINE),
+            "Cost “99999999999999999999.00” is too large: a cost must be at most 99,999,999.99.",
+        ]
+    )
     seen = page.evaluate("window.progressSeen")
     assert {500, 1000, ROWS} <= set(seen), f"the bar moved chunk by chunk: {seen}"
-    expect(catalog.get_by_text("1,203 entries in all")).to_be_visible()  # the table refreshed itself
+    expect(catalog.get_by_text("1,202 entries in all")).to_be_visible()  # the table refreshed itself
     catalog.get_by_label("Search SKU").fill("e2e-cat-0120")
     entries = catalog.get_by_role("table", name=re.compile("^Catalog of E2E BigBuy"))
     expect(entries.get_by_role("cell", name="BB-01200")).to_be_visible()
