@@ -54,10 +54,14 @@ def _password() -> str:
     )
 
 
-async def _user_id(username: str) -> int:
+def _on_user(username: str, change: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """Run `change(user_id, *args, CLI_ACTOR)` for the user called `username` (see `_run`)."""
     from models.accounts.access import user_by_name
 
-    return (await user_by_name(username))["id"]
+    async def work() -> T:
+        return await change((await user_by_name(username))["id"], *args, CLI_ACTOR)
+
+    return _run(work)
 
 
 @click.group()
@@ -99,10 +103,7 @@ def user_set_role(username: str, role: str) -> None:
     """Give USERNAME another role (they are logged out everywhere)."""
     from models.accounts.access import change_role
 
-    async def work() -> str:
-        return await change_role(await _user_id(username), role, CLI_ACTOR)
-
-    click.echo(_run(work))
+    click.echo(_on_user(username, change_role, role))
 
 
 @user.command("deactivate")
@@ -111,10 +112,7 @@ def user_deactivate(username: str) -> None:
     """Refuse USERNAME's log-in, end their sessions and revoke their API tokens."""
     from models.accounts.access import set_active
 
-    async def work() -> str:
-        return await set_active(await _user_id(username), False, CLI_ACTOR)
-
-    click.echo(_run(work))
+    click.echo(_on_user(username, set_active, False))
 
 
 @user.command("activate")
@@ -123,10 +121,7 @@ def user_activate(username: str) -> None:
     """Let a deactivated USERNAME log in again (their old API tokens stay revoked)."""
     from models.accounts.access import set_active
 
-    async def work() -> str:
-        return await set_active(await _user_id(username), True, CLI_ACTOR)
-
-    click.echo(_run(work))
+    click.echo(_on_user(username, set_active, True))
 
 
 @user.command("set-password")
@@ -135,12 +130,7 @@ def user_set_password(username: str) -> None:
     """Set USERNAME's password (from WAYBILL_USER_PASSWORD or a hidden prompt); their sessions end."""
     from models.accounts.access import set_password
 
-    password = _password()
-
-    async def work() -> int:
-        return await set_password(await _user_id(username), password, CLI_ACTOR)
-
-    ended = _run(work)
+    ended = _on_user(username, set_password, _password())
     click.echo(f"Password of '{username}' changed; {ended} session(s) ended.")
 
 
@@ -150,10 +140,7 @@ def user_revoke_tokens(username: str) -> None:
     """Revoke every API token of USERNAME."""
     from models.accounts.access import revoke_tokens
 
-    async def work() -> str:
-        return await revoke_tokens(await _user_id(username), CLI_ACTOR)
-
-    click.echo(_run(work))
+    click.echo(_on_user(username, revoke_tokens))
 
 
 @user.command("logout")
@@ -162,7 +149,5 @@ def user_logout(username: str) -> None:
     """End every session of USERNAME (log out everywhere)."""
     from models.accounts.access import log_out_everywhere
 
-    async def work() -> int:
-        return await log_out_everywhere(await _user_id(username), CLI_ACTOR)
-
-    click.echo(f"'{username}' logged out everywhere ({_run(work)} session(s) ended).")
+    ended = _on_user(username, log_out_everywhere)
+    click.echo(f"'{username}' logged out everywhere ({ended} session(s) ended).")

@@ -6,8 +6,8 @@ person may do ends their sessions at once, so it holds on the next request every
 
 from __future__ import annotations
 
-import json
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from models import db
@@ -15,6 +15,7 @@ from models.accounts.passwords import hash_password, password_problem
 from models.accounts.sessions import SessionPolicy, end_user_sessions
 from models.accounts.users import CurrentUser, Role, create_user
 from models.core.actors import Actor
+from models.core.audit import event_row
 from models.core.clock import now
 from models.core.errors import DomainError, FieldErrors
 from models.core.quoting import quoted
@@ -38,17 +39,29 @@ class UnknownUser(DomainError):
 
 
 async def audit(kind: str, message: str, actor: Actor, username: str, **details: Any) -> None:
-    await Event.insert(
-        Event(
-            order=None,
-            at=now(),
-            actor_kind=actor.kind,
-            actor_name=actor.name,
-            kind=kind,
-            message=message,
-            details=json.dumps({"user": username, **details}, ensure_ascii=False, default=str),
-        )
-    ).run()
+    await Event.insert(event_row(None, kind, message, actor, details={"user": username, **details})).run()
+
+
+async def _change_and_log_out(
+    target: dict[str, Any],
+    values: dict[Any, Any],
+    reason: str,
+    kind: str,
+    message: str | Callable[[int], str],
+    actor: Actor,
+    keep_session: int | None = None,
+    **details: Any,
+) -> int:
+    """One audited account change that narrows access: the user's row, the end of their sessions (all but
+    `keep_session`) and the event, in one transaction. `message` may be worded from the number of sessions
+    ended. Returns that number."""
+    async with db.transaction():
+        if values:
+            await User.update(values).where(User.id == target["id"])
+        ended = await end_user_sessions(target["id"], reason, keep=keep_session)
+        text = message(ended) if callable(message) else message
+        await audit(kind, text, actor, target["username"], sessions_ended=ended, **details)
+    return ended
 
 
 async def account_history(limit: int = 30) -> list[dict[str, Any]]:
@@ -99,18 +112,16 @@ async def change_role(user_id: int, role: str, actor: Actor) -> str:
         return f"{target['username']} already is {role}."
     if role != Role.ADMIN.value:
         await _keep_an_admin(target, "taking admin away")
-    async with db.transaction():
-        await User.update({User.role: role}).where(User.id == user_id)
-        ended = await end_user_sessions(user_id, "role_changed")
-        await audit(
-            "account_role_changed",
-            f"Role of {target['username']} changed from {target['role']} to {role}.",
-            actor,
-            target["username"],
-            before=target["role"],
-            after=role,
-            sessions_ended=ended,
-        )
+    await _change_and_log_out(
+        target,
+        {User.role: role},
+        "role_changed",
+        "account_role_changed",
+        f"Role of {target['username']} changed from {target['role']} to {role}.",
+        actor,
+        before=target["role"],
+        after=role,
+    )
     return f"{target['username']} is now {role}; they log in again to continue."
 
 
@@ -146,16 +157,14 @@ async def reset_password(user_id: int, actor: Actor) -> str:
     """A new random password for `user_id`, returned to be handed over once; their sessions end."""
     target = await _user(user_id)
     password = secrets.token_urlsafe(12)
-    async with db.transaction():
-        await User.update({User.password_hash: hash_password(password)}).where(User.id == user_id)
-        ended = await end_user_sessions(user_id, "password_reset")
-        await audit(
-            "account_password_reset",
-            f"Password of {target['username']} reset.",
-            actor,
-            target["username"],
-            sessions_ended=ended,
-        )
+    await _change_and_log_out(
+        target,
+        {User.password_hash: hash_password(password)},
+        "password_reset",
+        "account_password_reset",
+        f"Password of {target['username']} reset.",
+        actor,
+    )
     return password
 
 
@@ -164,17 +173,15 @@ async def set_password(user_id: int, password: str, actor: Actor, keep_session: 
     target = await _user(user_id)
     if problem := password_problem(password, target["username"]):
         raise FieldErrors({"new_password": problem})
-    async with db.transaction():
-        await User.update({User.password_hash: hash_password(password)}).where(User.id == user_id)
-        ended = await end_user_sessions(user_id, "password_changed", keep=keep_session)
-        await audit(
-            "account_password_changed",
-            f"Password of {target['username']} changed.",
-            actor,
-            target["username"],
-            sessions_ended=ended,
-        )
-    return ended
+    return await _change_and_log_out(
+        target,
+        {User.password_hash: hash_password(password)},
+        "password_changed",
+        "account_password_changed",
+        f"Password of {target['username']} changed.",
+        actor,
+        keep_session,
+    )
 
 
 async def _revoke_all(user_id: int) -> int:
@@ -203,16 +210,14 @@ async def revoke_tokens(user_id: int, actor: Actor) -> str:
 
 async def log_out_everywhere(user_id: int, actor: Actor) -> int:
     target = await _user(user_id)
-    async with db.transaction():
-        ended = await end_user_sessions(user_id, "logout_everywhere")
-        await audit(
-            "account_logged_out_everywhere",
-            f"{target['username']} logged out everywhere ({ended} session(s)).",
-            actor,
-            target["username"],
-            sessions_ended=ended,
-        )
-    return ended
+    return await _change_and_log_out(
+        target,
+        {},
+        "logout_everywhere",
+        "account_logged_out_everywhere",
+        lambda ended: f"{target['username']} logged out everywhere ({ended} session(s)).",
+        actor,
+    )
 
 
 async def users_overview(policy: SessionPolicy) -> list[dict[str, Any]]:

@@ -211,7 +211,7 @@ async def _import_batch(channel: dict[str, Any], batch: list[IncomingOrder], act
 
 
 def _details(values: dict[str, Any]) -> str:
-    """An event's details, as `models.orders.events.event_row` writes them."""
+    """An event's details, as `models.core.audit.event_row` writes them."""
     return json.dumps(values, ensure_ascii=False, default=str)
 
 

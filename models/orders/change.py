@@ -16,6 +16,7 @@ from typing import Any
 from models import db
 from models.core.actors import Actor
 from models.core.app_settings import merchant_timezone
+from models.core.audit import event_row
 from models.core.clock import now
 from models.core.errors import Conflict, NotFound, OrderFinal
 from models.db.tables import (
@@ -27,7 +28,6 @@ from models.db.tables import (
     SupplierOrder,
 )
 from models.notifications.new_orders import queue_acceptance_notices
-from models.orders.events import event_row
 from models.orders.lifecycle import (
     AT_SUPPLIER,
     FINAL_STATUSES,

@@ -68,33 +68,20 @@ async def test_log_out_everywhere_ends_every_session_of_the_user(client, users):
     assert await Event.exists().where(Event.kind == "account_logged_out_everywhere")
 
 
+async def change_password(client, current: str, new: str):
+    """My account → Change password, the new one typed twice."""
+    return await post(client, "/account/password", current_password=current, new_password=new, new_password_again=new)
+
+
 async def test_changing_my_password_ends_my_other_sessions_and_keeps_this_one(client, users):
     await login(client, "operator")
     async with another_browser(client) as other:
         await login(other, "operator")
-        wrong = await post(
-            client,
-            "/account/password",
-            current_password="not-mine",
-            new_password="a-new-long-password",
-            new_password_again="a-new-long-password",
-        )
+        wrong = await change_password(client, "not-mine", "a-new-long-password")
         assert wrong.status_code == 400 and "This is not your current password." in wrong.text
-        weak = await post(
-            client,
-            "/account/password",
-            current_password=TEST_PASSWORD,
-            new_password="password123",
-            new_password_again="password123",
-        )
+        weak = await change_password(client, TEST_PASSWORD, "password123")
         assert weak.status_code == 400 and "among the first that attackers try" in weak.text
-        changed = await post(
-            client,
-            "/account/password",
-            current_password=TEST_PASSWORD,
-            new_password="a-new-long-password",
-            new_password_again="a-new-long-password",
-        )
+        changed = await change_password(client, TEST_PASSWORD, "a-new-long-password")
         assert changed.status_code == 200 and "Password changed. 1 other session(s) ended." in changed.text
         assert await opens(client) and not await opens(other)
     client.cookies.clear()
