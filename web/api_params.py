@@ -6,8 +6,10 @@ would fail in the database driver, so it is refused as bad input (400) before an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
+from litestar.openapi.spec import Operation
 from litestar.params import Parameter
 from msgspec import Meta
 
@@ -23,3 +25,12 @@ Version = Annotated[
     Annotated[int, Meta(ge=0, le=MAX_INT)] | None,
     Parameter(le=MAX_INT, description=VERSION_HELP, schema_extra={"minimum": 0}),
 ]
+
+
+@dataclass
+class OptionalBody(Operation):
+    """`operation_class` of an endpoint whose body may be left out: Litestar marks every body required."""
+
+    def __post_init__(self) -> None:
+        if self.request_body is not None:
+            self.request_body.required = False

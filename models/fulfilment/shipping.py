@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models.core.actors import Actor
+from models.core.bounds import MAX_INT, OutOfBounds, whole_number
 from models.core.clock import now
 from models.core.errors import DomainError, FieldErrors, NotFound
 from models.core.links import web_link
@@ -80,10 +81,13 @@ def parse_quantities(raw: Mapping[int, Any]) -> dict[int, int]:
         text = str(value if value is not None else "").strip()
         if not text:
             quantities[line_id] = 0
-        elif text.isdigit():
-            quantities[line_id] = int(text)
-        else:
-            errors[f"qty_{line_id}"] = "Enter a whole number of items, 0 or more."
+            continue
+        try:
+            quantities[line_id] = whole_number(text)
+        except OutOfBounds as exc:
+            too_many = not exc.malformed and not text.startswith("-")
+            hint = f"Enter at most {MAX_INT} items." if too_many else "Enter a whole number of items, 0 or more."
+            errors[f"qty_{line_id}"] = hint
     if errors:
         raise FieldErrors(errors, CHECK_FIELDS)
     return quantities

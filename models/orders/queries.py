@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models import db
+from models.core.bounds import row_id, within_days
 from models.core.search_terms import prefix_upper_bound, query_words
 from models.db.tables import (
     Channel,
@@ -78,18 +79,27 @@ class OrderPage:
     dispatched: set[int] = field(default_factory=set)
 
 
+#: Cursors are about 60 characters; a longer one is not ours.
+MAX_CURSOR_LENGTH = 200
+
+
 def encode_cursor(placed_at: dt.datetime, order_id: int) -> str:
     raw = json.dumps([placed_at.isoformat(), order_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, int] | None:
-    """Parse a cursor; a malformed one means "first page" rather than an error."""
+    """Parse a cursor; a malformed one, or one beyond what a row can hold, means "first page" rather than an error."""
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         placed, order_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return dt.datetime.fromisoformat(placed), int(order_id)
-    except (ValueError, TypeError):
+        placed_at = dt.datetime.fromisoformat(placed)
+        if placed_at.tzinfo is None or not within_days(placed_at):
+            return None
+        return placed_at, row_id(order_id)
+    except (ValueError, TypeError, RecursionError):  # (`OutOfBounds` is a `ValueError`)
         return None
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from models import db
+from models.core.bounds import OutOfBounds, whole_number
 from models.core.errors import FieldErrors
 from models.core.quoting import quoted
 from models.db.tables import Channel, ChannelOffer, StockEvent, Supplier
@@ -156,10 +157,13 @@ def _whole(value: str, label: str, errors: dict[str, str], key: str, *, allow_em
         if not allow_empty:
             errors[key] = f"{label}: enter a whole number, 0 or more."
         return None
-    if not text.isdigit():
-        errors[key] = f"{label}: {quoted(text)} is not a whole number, 0 or more."
+    try:
+        return whole_number(text)
+    except OutOfBounds as exc:
+        too_big = not exc.malformed and not text.startswith("-")
+        why = exc.message if too_big else f"{quoted(text)} is not a whole number, 0 or more"
+        errors[key] = f"{label}: {why}."
         return None
-    return int(text)
 
 
 async def set_channel_rule(channel_id: int, sync: bool, buffer: str, cap: str) -> None:

@@ -11,9 +11,10 @@ from litestar.response import Redirect, Template
 from jobs.reconciliation import resync_order, run_reconciliation
 from models.channels.setup import get_channel
 from models.core.app_settings import merchant_timezone
+from models.core.bounds import FIRST_DAY, LAST_DAY, OutOfBounds, day, row_id_or_none
 from models.db.tables import Channel
 from web.auth import require_operator
-from web.form_body import FORM
+from web.form_body import FORM, form_id
 from web.pages import fragment, is_htmx, render
 
 #: The page opens with orders of the last 30 days; an empty date covers every order.
@@ -31,15 +32,17 @@ class ReconciliationController(Controller):
     ) -> Template:
         channels = await Channel.select(Channel.id, Channel.name).order_by(Channel.name)
         errors: dict[str, str] = {}
-        channel_id = int(channel) if channel.isdigit() and any(c["id"] == int(channel) for c in channels) else None
+        chosen = row_id_or_none(channel)
+        channel_id = chosen if any(c["id"] == chosen for c in channels) else None
         if channel and channel_id is None:
             errors["channel"] = "Choose a channel from the list."
         start = None
         if since:
             try:
-                start = dt.datetime.combine(dt.date.fromisoformat(since), dt.time(), tzinfo=await merchant_timezone())
-            except ValueError:
-                errors["since"] = "Enter a date such as 2026-11-01, or leave it empty for every order."
+                start = dt.datetime.combine(day(since), dt.time(), tzinfo=await merchant_timezone())
+            except OutOfBounds as exc:
+                first = "such as 2026-11-01" if exc.malformed else f"from {FIRST_DAY} to {LAST_DAY}"
+                errors["since"] = f"Enter a date {first}, or leave it empty for every order."
         if not run and not since:
             # A first look covers the last 30 days: older orders are read one by one from the channel.
             today = dt.datetime.now(await merchant_timezone()).date()
@@ -59,7 +62,7 @@ class ReconciliationController(Controller):
 
     @post("/resync")
     async def resync(self, request: Request, data: FORM) -> Template | Redirect:
-        channel = await get_channel(int(str(data.get("channel_id", "0")) or 0))
+        channel = await get_channel(form_id(data, "channel_id", "channel") or 0)
         channel_order_id = str(data.get("channel_order_id", ""))
         result = await resync_order(channel["id"], channel_order_id)
         if not is_htmx(request):

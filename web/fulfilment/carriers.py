@@ -12,7 +12,8 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from models.core.errors import FieldErrors
+from models.core.bounds import row_id_or_none
+from models.core.errors import Conflict, FieldErrors
 from models.fulfilment.carriers import (
     CarrierForm,
     code_channels,
@@ -24,7 +25,7 @@ from models.fulfilment.carriers import (
     update_carrier,
 )
 from web.auth import require_admin
-from web.form_body import FORM
+from web.form_body import FORM, form_version
 from web.pages import fragment, is_htmx
 from web.system.settings_page import SettingsController
 
@@ -34,7 +35,8 @@ def form_from(data: dict[str, Any]) -> CarrierForm:
         name=str(data.get("name", "")),
         tracking_url_pattern=str(data.get("tracking_url_pattern", "")),
         tracking_number_pattern=str(data.get("tracking_number_pattern", "")),
-        codes={int(k[5:]): str(v) for k, v in data.items() if k.startswith("code_") and k[5:].isdigit()},
+        codes={c: str(v) for k, v in data.items() if k.startswith("code_") and (c := row_id_or_none(k[5:]))},
+        version=form_version(data, "carrier"),
     )
 
 
@@ -88,9 +90,11 @@ class CarriersController(Controller):
     async def save(self, request: Request, carrier_id: FromPath[int], data: FORM) -> Template:
         form = form_from(data)
         try:
-            await update_carrier(carrier_id, form)
+            await update_carrier(carrier_id, form, form.version)
         except FieldErrors as exc:
             return await answer(request, 422, exc.message, form, exc.errors, editing=carrier_id)
+        except Conflict as exc:  # another admin saved first: their change stays, this form keeps what was typed
+            return await answer(request, 409, exc.message, form, {"version": exc.message}, editing=carrier_id)
         return await answer(request, message=f"Carrier {' '.join(form.name.split())} saved.")
 
     @post("/{carrier_id:int}/delete", guards=[require_admin])

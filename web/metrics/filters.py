@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from models.core.bounds import row_id_or_none
 from models.core.clock import now
 from models.metrics.figures import MAX_PERIOD_DAYS, Period
 
@@ -62,8 +63,9 @@ def parse_metrics_filter(params: dict[str, str], tz: ZoneInfo, channel_ids: set[
     }
     channel_id: int | None = None
     if values["channel"]:
-        if values["channel"].isdigit() and int(values["channel"]) in channel_ids:
-            channel_id = int(values["channel"])
+        chosen = row_id_or_none(values["channel"])
+        if chosen in channel_ids:
+            channel_id = chosen
         else:
             warnings.append("That channel does not exist (any more): showing all channels.")
             values["channel"] = ""

@@ -7,6 +7,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from models.notifications.inbox import list_messages, mark_all_read, mark_read, unread_count
+from web.input_bounds import QueryId
 from web.pages import fragment, is_htmx, render
 
 
@@ -31,9 +32,7 @@ class NotificationsController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def notifications(
-        self, request: Request, show: FromQuery[str] = "mine", before: FromQuery[int | None] = None
-    ) -> Template:
+    async def notifications(self, request: Request, show: FromQuery[str] = "mine", before: QueryId = None) -> Template:
         everyone = show == "everyone" and request.user.is_admin
         inbox = await list_messages(request.user.id, everyone=everyone, before=before)
         return await render(

@@ -22,7 +22,8 @@ from litestar.response import Template
 from models.core.errors import DomainError, FieldErrors
 from models.orders.acceptance import accept_order, decide_line, edit_line_quantity, reject_order
 from web.auth import require_operator
-from web.form_body import FORM
+from web.form_body import FORM, typed_number
+from web.input_bounds import PollCount
 from web.orders.decisions import SENDING, decide, decide_and_send, decision_answer, deliver_decision, sending_sentence
 from web.orders.page import actor_of, answer_action, form_version, load_detail, render_order_page
 from web.pages import fragment, is_htmx
@@ -41,10 +42,7 @@ def _reason(data: dict[str, Any]) -> tuple[str, str]:
 
 
 def _quantity(raw: str) -> int:
-    text = raw.strip()
-    if not text.lstrip("-").isdigit():
-        raise FieldErrors({"quantity": "Enter a whole number."}, "Quantity not saved.")
-    return int(text)
+    return typed_number(raw, "quantity", "Quantity not saved.")
 
 
 class OrderAcceptanceController(Controller):
@@ -120,7 +118,7 @@ class OrderAcceptanceController(Controller):
         return await self._decide(request, order_id, edit, {"open": f"edit-{line_id}", "values": {"quantity": raw}})
 
     @get("/decision-answer", guards=[require_operator])
-    async def channel_answer(self, request: Request, order_id: FromPath[int], attempt: FromQuery[int] = 1) -> Template:
+    async def channel_answer(self, request: Request, order_id: FromPath[int], attempt: PollCount = 1) -> Template:
         """The channel's answer to a decision being sent: asked again shortly while it is on its way;
         once it is there, the summary and order history are brought up to date with it."""
         reply = await decision_answer(order_id)

@@ -26,7 +26,7 @@ from models.orders.queries import channel_names, list_row, order_supplier_orders
 from models.suppliers.dispatch import ProcessResult, change_shipping_method, process_order, resubmit_order
 from models.suppliers.manual_orders import link_manual
 from web.auth import require_operator
-from web.form_body import FORM
+from web.form_body import FORM, form_id, typed_number
 from web.orders.filters import parse_filter
 from web.orders.page import (
     actor_of,
@@ -95,11 +95,11 @@ class OrderActionsController(Controller):
     @post("/shipping-method", guards=[require_operator])
     async def shipping_method(self, request: Request, order_id: FromPath[int], data: FORM) -> Template:
         async def action():
-            supplier = str(data.get("supplier", ""))
-            if not supplier.isdigit():
+            supplier = form_id(data, "supplier", "supplier")
+            if supplier is None:
                 raise DomainError("Choose a supplier.")
             method = str(data.get("method", ""))
-            await change_shipping_method(order_id, int(supplier), method, actor_of(request), form_version(data))
+            await change_shipping_method(order_id, supplier, method, actor_of(request), form_version(data))
             return f"Shipping method set to {method.strip()}. Resubmit order to send it.", "success"
 
         return await run_action(request, order_id, action)
@@ -107,12 +107,12 @@ class OrderActionsController(Controller):
     @post("/sent-manually", guards=[require_operator])
     async def sent_manually(self, request: Request, order_id: FromPath[int], data: FORM) -> Template:
         async def action():
-            supplier = str(data.get("supplier", ""))
-            if not supplier.isdigit():
+            supplier = form_id(data, "supplier", "supplier")
+            if supplier is None:
                 raise DomainError("Choose the supplier the order was sent to.")
             linked = await link_manual(
                 order_id,
-                int(supplier),
+                supplier,
                 str(data.get("reference", "")),
                 actor_of(request),
                 form_version(data),
@@ -213,9 +213,8 @@ class OrderActionsController(Controller):
         errors: dict[str, str] = {}
         message, level = "", "success"
         try:
-            if not raw.lstrip("-").isdigit():
-                raise FieldErrors({f"qty_{line_id}": "Enter a whole number."})
-            await set_line_quantity(order_id, line_id, int(raw), actor_of(request), form_version(data))
+            quantity = typed_number(raw, f"qty_{line_id}")
+            await set_line_quantity(order_id, line_id, quantity, actor_of(request), form_version(data))
             message = "Quantity saved."
         except FieldErrors as exc:
             errors, message, level = exc.errors, next(iter(exc.errors.values())), "error"

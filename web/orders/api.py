@@ -8,12 +8,14 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 
+from models.core.errors import FieldErrors
 from models.core.links import web_link
 from models.core.money import amount
 from models.orders.queries import list_orders, order_detail
-from web.api_errors import REFUSALS
+from web.api_errors import REFUSALS, ApiError
 from web.api_params import RowId
 from web.orders.filters import parse_filter
 from web.pages import current_timezone
@@ -125,6 +127,12 @@ class ApiOrder:
     events: list[ApiEvent]
 
 
+FILTER_REFUSED = ResponseSpec(
+    ApiError,
+    description="A filter is not a number or a day, or out of bounds (`errors` by parameter); nothing was listed.",
+)
+
+
 def _name(row: dict[str, Any]) -> str:
     return f"{row['customer_first_name']} {row['customer_last_name']}".strip()
 
@@ -137,7 +145,7 @@ class ApiOrdersController(Controller):
         "/",
         summary="List orders",
         description="Newest first. Pass `next_cursor` back as `cursor` for the next page.",
-        responses={401: REFUSALS[401]},
+        responses={401: REFUSALS[401], 422: FILTER_REFUSED},
     )
     async def list_orders(
         self,
@@ -150,10 +158,13 @@ class ApiOrdersController(Controller):
             ),
         ] = "all",
         q: Annotated[str, QueryParameter(description="Order id, customer name, SKU or tracking number (prefix)")] = "",
-        channel: Annotated[str, QueryParameter(description="Channel id")] = "",
-        supplier: Annotated[str, QueryParameter(description="Supplier id")] = "",
+        channel: Annotated[str, QueryParameter(description="Channel id (1 to 2147483647)")] = "",
+        supplier: Annotated[str, QueryParameter(description="Supplier id (1 to 2147483647)")] = "",
         placed_from: Annotated[
-            str, QueryParameter(name="from", description="First day, YYYY-MM-DD, merchant time zone")
+            str,
+            QueryParameter(
+                name="from", description="First day, YYYY-MM-DD (2000-01-01 to 2099-12-31), merchant time zone"
+            ),
         ] = "",
         placed_to: Annotated[str, QueryParameter(name="to", description="Last day (included), YYYY-MM-DD")] = "",
         cursor: Annotated[str | None, QueryParameter(description="`next_cursor` of the previous page")] = None,
@@ -163,6 +174,8 @@ class ApiOrdersController(Controller):
         parsed = parse_filter(
             {"tab": tab, "q": q, "channel": channel, "supplier": supplier, "from": placed_from, "to": placed_to}, tz
         )
+        if parsed.errors:
+            raise FieldErrors(parsed.errors, parsed.refusal)
         page = await list_orders(parsed.flt, cursor, limit=limit)
         return ApiOrderList(
             orders=[

@@ -32,7 +32,7 @@ from models.orders.acceptance import (
 )
 from models.orders.queries import order_with_lines
 from web.api_errors import REFUSALS, ApiError
-from web.api_params import Quantity, RowId, Version
+from web.api_params import OptionalBody, Quantity, RowId, Version
 from web.api_results import ApiOrderChange, order_change
 from web.auth import require_operator
 from web.orders.api import ApiLine
@@ -140,6 +140,7 @@ class ApiAcceptanceController(Controller):
 
     @post(
         "/accept",
+        operation_class=OptionalBody,
         status_code=200,
         summary="Accept order",
         description="Accepts every line still to decide. The decision goes to the channel as it expects it.",
@@ -169,6 +170,7 @@ class ApiAcceptanceController(Controller):
 
     @post(
         "/lines/{line_id:int}/accept",
+        operation_class=OptionalBody,
         status_code=200,
         summary="Accept one line",
         responses=ERRORS,

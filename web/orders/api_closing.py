@@ -15,7 +15,7 @@ from litestar.openapi.spec import Example
 from litestar.params import JSONBody, Parameter
 
 from web.api_errors import CHANGE_REFUSALS
-from web.api_params import VERSION_HELP, RowId, Version
+from web.api_params import VERSION_HELP, OptionalBody, RowId, Version
 from web.api_results import ApiOrderChange, order_change, order_row
 from web.auth import require_operator
 from web.orders import closing_steps as steps
@@ -100,6 +100,7 @@ class ApiClosingController(Controller):
 
     @post(
         "/mark-paid",
+        operation_class=OptionalBody,
         status_code=200,
         responses=REFUSALS,
         summary="Mark as paid",
@@ -125,6 +126,7 @@ class ApiClosingController(Controller):
 
     @post(
         "/return",
+        operation_class=OptionalBody,
         status_code=200,
         responses=REFUSALS,
         summary="Mark as returned",

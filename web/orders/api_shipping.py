@@ -19,7 +19,7 @@ from models.fulfilment.carriers import code_channels, list_carriers
 from models.fulfilment.shipping import add_tracking, channel_report, mark_shipped, remove_tracking, shipped_message
 from models.orders.queries import OrderShipping, order_shipping
 from web.api_errors import CHANGE_REFUSALS, REFUSALS
-from web.api_params import MAX_INT, Quantity, RowId, Version
+from web.api_params import MAX_INT, OptionalBody, Quantity, RowId, Version
 from web.api_results import ApiOrderChange, order_change
 from web.auth import require_operator
 from web.orders.page import actor_of
@@ -236,6 +236,7 @@ class ApiShippingController(Controller):
 
     @post(
         "/orders/{order_id:int}/ship",
+        operation_class=OptionalBody,
         guards=[require_operator],
         responses=CHANGE_REFUSALS,
         status_code=200,

@@ -1,4 +1,9 @@
-"""Turn dashboard/API query parameters into an `OrderFilter`, explaining what was ignored."""
+"""Turn dashboard/API query parameters into an `OrderFilter`, explaining what was refused.
+
+A refused value (not a number or a day, or out of bounds) is left out of the filter and named in `errors`:
+the dashboard shows the orders without it with status 400; the CSV export (400) and the API (422) list
+nothing. An unknown tab only falls back to all orders, with a note.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from models.core.bounds import OutOfBounds, day, row_id
+from models.core.quoting import quoted
 from models.orders.lifecycle import TAB_STATUSES
 from models.orders.queries import OrderFilter
 
@@ -18,62 +25,75 @@ FILTER_KEYS = ("tab", "q", "channel", "supplier", "from", "to")
 class ParsedFilter:
     flt: OrderFilter
     values: dict[str, str]
+    #: What the page shows: each refusal ("Ignored the … filter: …") and notes such as an empty date range.
     warnings: list[str] = field(default_factory=list)
+    #: Refused values: query parameter → why, e.g. "channel" → "“abc” is not a whole number".
+    errors: dict[str, str] = field(default_factory=dict)
 
     def query(self, **overrides: Any) -> str:
         """The query string for this view, with `overrides` applied (None removes a key)."""
         values = {**self.values, **overrides}
         return urlencode({k: v for k, v in values.items() if v not in (None, "")})
 
+    def refuse(self, key: str, label: str, reason: str) -> None:
+        """Leave `key` out of the view (and of its links), saying why."""
+        self.errors[key] = reason
+        self.warnings.append(f"Ignored the {label}: {reason}.")
+        self.values[key] = ""
 
-def _parse_id(raw: str, label: str, warnings: list[str]) -> int | None:
+    @property
+    def refusal(self) -> str:
+        """The refused values in one sentence, for an answer that lists nothing (CSV export, API)."""
+        return "These filters cannot be used: " + " ".join(f"{key}: {why}." for key, why in self.errors.items())
+
+
+def _parse_id(parsed: ParsedFilter, key: str) -> int | None:
+    raw = parsed.values[key]
     if not raw:
         return None
     try:
-        value = int(raw)
-        if value > 0:
-            return value
-    except ValueError:
-        pass
-    warnings.append(f"Ignored the {label} filter: “{raw}” is not a valid choice.")
-    return None
+        return row_id(raw)
+    except OutOfBounds as exc:
+        parsed.refuse(key, f"{key} filter", exc.message)
+        return None
 
 
-def _parse_date(raw: str, label: str, tz: ZoneInfo, warnings: list[str]) -> dt.datetime | None:
+def _parse_date(parsed: ParsedFilter, key: str, tz: ZoneInfo) -> dt.datetime | None:
+    raw = parsed.values[key]
     if not raw:
         return None
     try:
-        day = dt.date.fromisoformat(raw)
-    except ValueError:
-        warnings.append(f"Ignored the {label} date: “{raw}” is not a date (use YYYY-MM-DD).")
+        first = day(raw)
+    except OutOfBounds as exc:
+        parsed.refuse(key, f"{key} date", exc.message)
         return None
-    return dt.datetime.combine(day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
+    return dt.datetime.combine(first, dt.time(), tzinfo=tz).astimezone(dt.UTC)
 
 
 def parse_filter(params: dict[str, str], tz: ZoneInfo) -> ParsedFilter:
     # NUL can be in no stored text (PostgreSQL refuses it in a query), so it matches nothing anyway.
     params = {k: v.replace("\x00", "") for k, v in params.items() if isinstance(v, str)}
-    warnings: list[str] = []
-    tab = params.get("tab") or "all"
+    values = {k: (params.get(k) or "").strip() for k in FILTER_KEYS}
+    parsed = ParsedFilter(flt=OrderFilter(), values=values)
+    tab = values["tab"] or "all"
     if tab not in TAB_STATUSES:
-        warnings.append(f"Unknown tab “{tab}”: showing all orders.")
+        parsed.warnings.append(f"Unknown tab {quoted(tab[:40])}: showing all orders.")  # a note: it falls back
         tab = "all"
-    q = (params.get("q") or "").strip()[:200]
-    placed_from = _parse_date(params.get("from", ""), "from", tz, warnings)
-    placed_to = _parse_date(params.get("to", ""), "to", tz, warnings)
+    q = values["q"][:200]
+    placed_from = _parse_date(parsed, "from", tz)
+    placed_to = _parse_date(parsed, "to", tz)
     if placed_to:
         placed_to += dt.timedelta(days=1)  # the "to" day is included
     if placed_from and placed_to and placed_from >= placed_to:
-        warnings.append("The “from” date is after the “to” date, so no order can match.")
-    flt = OrderFilter(
+        parsed.warnings.append("The “from” date is after the “to” date, so no order can match.")
+    parsed.flt = OrderFilter(
         tab=tab,
         q=q,
-        channel_id=_parse_id(params.get("channel", ""), "channel", warnings),
-        supplier_id=_parse_id(params.get("supplier", ""), "supplier", warnings),
+        channel_id=_parse_id(parsed, "channel"),
+        supplier_id=_parse_id(parsed, "supplier"),
         placed_from=placed_from,
         placed_to=placed_to,
     )
-    values = {k: (params.get(k) or "").strip() for k in FILTER_KEYS}
     values["tab"] = tab
     values["q"] = q
-    return ParsedFilter(flt=flt, values=values, warnings=warnings)
+    return parsed

@@ -21,6 +21,7 @@ from models.core.errors import DomainError, FieldErrors, NeedsConfirmation
 from models.db.tables import ShippingMapping, Supplier
 from models.orders.queries import OrderDetail, order_detail
 from models.suppliers.dispatch import ProcessResult
+from web.form_body import form_version as versioned_form
 from web.pages import fragment, is_htmx, render
 
 #: What an action returns: (message, flash level), or the `ProcessResult` of supplier orders just sent.
@@ -35,9 +36,8 @@ def actor_of(request: Request) -> Actor:
 
 
 def form_version(data: dict[str, Any]) -> int | None:
-    """The order version the form was rendered with, so a stale click gets a conflict, not a lost update."""
-    value = str(data.get("version", "")).strip()
-    return int(value) if value.isdigit() else None
+    """The order version the form was rendered with (see `web.form_body.form_version`)."""
+    return versioned_form(data, "order", "Reload the order page")
 
 
 async def load_detail(order_id: int) -> OrderDetail:

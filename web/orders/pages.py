@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator
 
 from litestar import Controller, Request, get
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Stream, Template
 
@@ -66,9 +66,11 @@ class OrdersController(Controller):
             "channel_names": channel_names,
             "cursor": cursor,
         }
+        # A refused filter value is left out and said why; the answer says it was bad input.
+        status = 400 if parsed.errors else 200
         if is_htmx(request) and request.headers.get("hx-target") == "results":
-            return await fragment(request, "orders/_results.html", **context)
-        return await render(request, "orders/list.html", nav="orders", **context)
+            return await fragment(request, "orders/_results.html", status_code=status, **context)
+        return await render(request, "orders/list.html", status_code=status, nav="orders", **context)
 
     @get("/badge")
     async def badge(self, request: Request, nav: FromQuery[str] = "") -> Template:
@@ -79,6 +81,9 @@ class OrdersController(Controller):
     async def export_csv(self, request: Request) -> Stream:
         tz = await current_timezone()
         parsed = parse_filter(dict(request.query_params), tz)
+        if parsed.errors:
+            # Refused before the download starts: once streaming, an error can only drop the connection.
+            raise ClientException(parsed.refusal)
         choices = await filter_choices()
         channel_names = {c["id"]: c["name"] for c in choices["channels"]}
 
@@ -118,7 +123,7 @@ class OrdersController(Controller):
         filename = f"orders-{parsed.values['tab']}-{now().astimezone(tz):%Y%m%d-%H%M}.csv"
         return Stream(
             rows(),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
 

@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 
 from jobs.dispatcher import dispatch_channel_order_now
 from jobs.http import http_client
+from models.core.bounds import OutOfBounds, row_id, row_id_or_none
 from models.core.errors import Conflict, DomainError, FieldErrors
 from models.fulfilment.carriers import list_carriers
 from models.fulfilment.shipping import (
@@ -45,7 +46,7 @@ def default_form(detail: OrderDetail, carriers: list[dict[str, Any]]) -> dict[st
 def submitted_form(data: dict[str, Any]) -> dict[str, Any]:
     """The parcel as typed, kept to show again when something is refused."""
     return {
-        "qty": {int(k[4:]): str(v) for k, v in data.items() if k.startswith("qty_") and k[4:].isdigit()},
+        "qty": {line: str(v) for k, v in data.items() if k.startswith("qty_") and (line := row_id_or_none(k[4:]))},
         "carrier": str(data.get("carrier", "")).strip(),
         "tracking_number": str(data.get("tracking_number", "")),
         "no_tracking": data.get("no_tracking") in ("on", "true", "1"),
@@ -80,14 +81,15 @@ class OrderShippingController(Controller):
         form = submitted_form(data)
         try:
             quantities = parse_quantities(form["qty"])
-            carrier = form["carrier"]
-            if carrier and not carrier.isdigit():
-                raise FieldErrors({"carrier": "Choose a carrier from the list."})
+            try:
+                carrier_id = row_id(form["carrier"]) if form["carrier"] else None
+            except OutOfBounds:
+                raise FieldErrors({"carrier": "Choose a carrier from the list."}) from None
             await add_tracking(
                 order_id,
                 quantities,
                 actor_of(request),
-                carrier_id=int(carrier) if carrier else None,
+                carrier_id=carrier_id,
                 tracking_number=form["tracking_number"],
                 no_tracking=form["no_tracking"],
                 expected_version=form_version(data),
