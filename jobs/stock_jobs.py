@@ -14,6 +14,7 @@ from jobs.connections import supplier_connector
 from jobs.dispatcher import _deliver_all
 from jobs.http import http_client
 from jobs.instance import INSTANCE_ID
+from models.accounts.credentials import CredentialsUnreadable
 from models.channels.outbox import claim_ids
 from models.core.clock import now
 from models.db.tables import Channel, Supplier
@@ -54,6 +55,10 @@ async def pull_supplier(supplier: dict, client: httpx.AsyncClient) -> str:
         connector = supplier_connector(supplier, client)
     except ValueError as exc:
         return str(exc)
+    except CredentialsUnreadable:  # saved with another instance's key: said, and the other suppliers still pulled
+        problem = f"The credentials of {supplier['name']} cannot be decrypted with this instance's secret key."
+        await record_pull_issue(supplier["id"], problem)
+        return problem
     if supplier["prepaid"] and supplier["stock_min_wallet"] is not None:
         await refresh_wallet(supplier["id"], lambda row: supplier_connector(row, client))
     try:

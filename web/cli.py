@@ -1,4 +1,5 @@
-"""The `waybill` command: demo, serve, migrate, reconcile, and `user …` (`web/cli_users.py`)."""
+"""The `waybill` command: demo, serve, migrate, reconcile, `rotate-key` (`web/cli_keys.py`) and `user …`
+(`web/cli_users.py`)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ def demo(host: str, port: int, data_dir: str) -> None:
     settings.demo = True
     settings.sandboxes = True
     settings.data_dir = data_dir
+    settings.secret_key = settings.secret_key or _demo_secret_key(folder)
     settings.database_url = f"sqlite:///{folder.resolve() / 'waybill.sqlite3'}"
     _bind_and_migrate(settings.database_url)
     from connectors.sandbox.app import build_sandboxes
@@ -75,6 +77,20 @@ def demo(host: str, port: int, data_dir: str) -> None:
     click.echo(f"  Data: {folder.resolve()}")
     click.echo("")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _demo_secret_key(folder: Path) -> str:
+    """The demo's own random key, kept beside its database (readable by its owner only): sessions and
+    credentials of one demo cannot be forged or read with a key anyone could look up."""
+    import secrets
+
+    path = folder / "secret.key"
+    if path.exists() and len(key := path.read_text().strip()) >= 32:
+        return key
+    key = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(key + "\n")
+    return key
 
 
 def _demo_stock_jobs(install):
@@ -122,13 +138,16 @@ def serve(host: str, port: int, workers: int) -> None:
     """Run Waybill in production (needs WAYBILL_SECRET_KEY and WAYBILL_DATABASE_URL)."""
     import uvicorn
 
+    from web.cli_keys import refuse_unreadable_credentials
     from web.settings import LISTEN_HOST_ENV, LISTEN_PORT_ENV
 
-    problems = Settings.from_env().production_problems()
+    settings = Settings.from_env()
+    problems = settings.production_problems()
     if problems:
         for problem in problems:
             click.echo(f"Cannot start: {problem}", err=True)
         raise SystemExit(2)
+    refuse_unreadable_credentials(settings, settings.database_url)
     os.environ[LISTEN_HOST_ENV], os.environ[LISTEN_PORT_ENV] = host, str(port)
     uvicorn.run(
         "web.production:production_app",
@@ -168,6 +187,7 @@ def reconcile_command(channels: tuple[str, ...], since, resync: bool, limit: int
     from jobs.reconciliation import resync_order, run_reconciliation
     from models import db
     from models.accounts import credentials
+    from models.accounts.key_rotation import check_credentials
     from models.core.app_settings import merchant_timezone
     from models.db.tables import Channel
     from web.channels.reconcile_text import report_lines
@@ -178,7 +198,7 @@ def reconcile_command(channels: tuple[str, ...], since, resync: bool, limit: int
             "Cannot reconcile: WAYBILL_SECRET_KEY must be set (it decrypts the channels' credentials).", err=True
         )
         raise SystemExit(2)
-    credentials.configure(settings.secret_key)
+    credentials.configure(settings.secret_key, settings.secret_key_previous)
     registry.install()
     url = settings.database_url or db.database_url_from_env()
 
@@ -186,6 +206,10 @@ def reconcile_command(channels: tuple[str, ...], since, resync: bool, limit: int
         db.bind(db.engine_for(url))
         await db.start_pool(max_size=4)
         try:
+            check = await check_credentials()
+            if not check.readable:
+                click.echo(f"Cannot reconcile: {check.refusal()}", err=True)
+                return 2
             ids = None
             if channels:
                 rows = await Channel.select(Channel.id, Channel.name)
@@ -214,10 +238,12 @@ def reconcile_command(channels: tuple[str, ...], since, resync: bool, limit: int
     raise SystemExit(asyncio.run(run()))
 
 
-def _register_user_commands() -> None:
+def _register_commands() -> None:
+    from web.cli_keys import rotate_key
     from web.cli_users import user
 
     main.add_command(user)
+    main.add_command(rotate_key)
 
 
-_register_user_commands()
+_register_commands()

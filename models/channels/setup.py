@@ -10,6 +10,7 @@ from models.accounts import credentials
 from models.core.clock import now
 from models.core.errors import FieldErrors, NotFound
 from models.core.quoting import quoted
+from models.core.versions import save_versioned
 from models.db.tables import Channel
 from models.orders.auto_accept import parse_below_cost_pct
 
@@ -100,16 +101,23 @@ async def create_channel(form: ChannelForm, known_kinds: dict[str, Any]) -> int:
     return rows[0]["id"]
 
 
-async def update_channel(channel_id: int, form: ChannelForm, known_kinds: dict[str, Any]) -> None:
+async def update_channel(
+    channel_id: int, form: ChannelForm, known_kinds: dict[str, Any], expected_version: int | None = None
+) -> int:
+    """Save the form over the channel it was opened for (`expected_version`); returns the new version."""
     values = validate(form, known_kinds)
     current = await get_channel(channel_id)
     if await Channel.exists().where((Channel.name == values["name"]) & (Channel.id != channel_id)):
         raise FieldErrors({"name": f"A channel named {quoted(values['name'])} already exists."})
-    stored = credentials.decrypt(current["credentials"])
-    stored.update({k: v for k, v in form.credentials.items() if v})
+    try:
+        stored = credentials.decrypt(current["credentials"])
+    except credentials.CredentialsUnreadable as exc:  # saving could only lose them: refuse, change nothing
+        raise FieldErrors({"credentials": exc.message}, exc.message) from None
     updates = {getattr(Channel, k): v for k, v in values.items()}
-    updates[Channel.credentials] = credentials.encrypt(stored)
-    await Channel.update(updates).where(Channel.id == channel_id)
+    merged = stored | {k: v for k, v in form.credentials.items() if v}
+    if merged != stored:  # only a typed value changes them; the column is left alone otherwise
+        updates[Channel.credentials] = credentials.encrypt(merged)
+    return await save_versioned(Channel, channel_id, updates, expected_version, f"Channel {quoted(current['name'])}")
 
 
 async def get_channel(channel_id: int) -> dict[str, Any]:
@@ -120,5 +128,13 @@ async def get_channel(channel_id: int) -> dict[str, Any]:
 
 
 def credential_fields_set(channel: dict[str, Any]) -> list[str]:
-    """Names of stored credential fields (never their values)."""
-    return sorted(credentials.decrypt(channel.get("credentials", "")))
+    """Names of stored credential fields (never their values); none when this key cannot read them."""
+    try:
+        return sorted(credentials.decrypt(channel.get("credentials", "")))
+    except credentials.CredentialsUnreadable:
+        return []
+
+
+def credentials_unreadable(channel: dict[str, Any]) -> bool:
+    """Whether credentials are stored that this instance's secret keys cannot decrypt."""
+    return not credentials.readable(channel.get("credentials", ""))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, available_timezones
 
-from models.core.errors import FieldErrors
+from models import db
+from models.core.errors import Conflict, FieldErrors
 from models.core.quoting import quoted
 from models.db.tables import Setting
 
@@ -26,7 +27,16 @@ async def merchant_timezone() -> ZoneInfo:
     return ZoneInfo(await get_setting("timezone", DEFAULT_TIMEZONE))
 
 
-async def set_merchant_timezone(name: str) -> None:
+async def set_merchant_timezone(name: str, shown: str | None = None) -> None:
+    """Save the merchant's time zone. `shown`: the one the form displayed; if another admin changed it since,
+    nothing is saved (`Conflict`)."""
     if name not in available_timezones():
         raise FieldErrors({"timezone": f"{quoted(name)} is not a known time zone, e.g. Europe/Paris."})
-    await set_setting("timezone", name)
+    async with db.transaction():
+        current = await get_setting("timezone", DEFAULT_TIMEZONE)
+        if shown is not None and shown != current:
+            raise Conflict(
+                f"The time zone was changed to {current} by someone else after you opened this page, so nothing "
+                "was saved. Choose again if you still want another one."
+            )
+        await set_setting("timezone", name)

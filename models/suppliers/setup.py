@@ -14,8 +14,9 @@ from urllib.parse import urlparse
 
 from models.accounts import credentials
 from models.core.clock import now
-from models.core.errors import FieldErrors
+from models.core.errors import Conflict, FieldErrors, NotFound
 from models.core.quoting import quoted
+from models.core.versions import save_versioned
 from models.db.tables import Supplier, SupplierOrder
 from models.ports import SupplierKind, directory
 from models.suppliers.supplier import get_supplier
@@ -34,16 +35,29 @@ class SupplierForm:
     credentials: dict[str, str] = field(default_factory=dict)
 
 
+def _readable_credentials(supplier: dict[str, Any]) -> dict[str, str]:
+    """The stored credentials, or none when this instance's secret keys cannot decrypt them."""
+    try:
+        return credentials.decrypt(supplier.get("credentials", ""))
+    except credentials.CredentialsUnreadable:
+        return {}
+
+
 def credential_fields_set(supplier: dict[str, Any]) -> list[str]:
     """Names of the stored credential fields (never their values)."""
-    return sorted(credentials.decrypt(supplier.get("credentials", "")))
+    return sorted(_readable_credentials(supplier))
+
+
+def credentials_unreadable(supplier: dict[str, Any]) -> bool:
+    """Whether credentials are stored that this instance's secret keys cannot decrypt."""
+    return not credentials.readable(supplier.get("credentials", ""))
 
 
 def visible_credentials(supplier: dict[str, Any]) -> dict[str, str]:
     """The stored credentials that are identifiers, not secrets (e.g. ShipBob's channel id), to show back."""
     kind = directory().supplier_kinds().get(supplier["kind"])
     shown = kind.visible_credentials if kind else frozenset()
-    return {k: v for k, v in credentials.decrypt(supplier.get("credentials", "")).items() if k in shown}
+    return {k: v for k, v in _readable_credentials(supplier).items() if k in shown}
 
 
 async def kind_locked(supplier_id: int) -> bool:
@@ -64,14 +78,23 @@ async def create_supplier(form: SupplierForm, known_kinds: Mapping[str, Supplier
     return rows[0]["id"]
 
 
-async def update_supplier(supplier_id: int, form: SupplierForm, known_kinds: Mapping[str, SupplierKind]) -> None:
+async def update_supplier(
+    supplier_id: int,
+    form: SupplierForm,
+    known_kinds: Mapping[str, SupplierKind],
+    expected_version: int | None = None,
+) -> int:
+    """Save the form over the supplier it was opened for (`expected_version`); returns the new version."""
     current = await get_supplier(supplier_id)
     values, secrets = await _checked(form, known_kinds, current)
     updates = {getattr(Supplier, k): v for k, v in values.items()}
     if secrets is not None:
         updates[Supplier.credentials] = credentials.encrypt(secrets)
+    label = f"Supplier {quoted(current['name'])}"
     try:
-        await Supplier.update(updates).where(Supplier.id == supplier_id)
+        return await save_versioned(Supplier, supplier_id, updates, expected_version, label)
+    except (Conflict, NotFound):
+        raise
     except Exception:
         if await _name_taken(values["name"], supplier_id):
             raise FieldErrors({"name": _name_taken_message(values["name"])}) from None
@@ -82,6 +105,9 @@ async def _checked(
     form: SupplierForm, known_kinds: Mapping[str, SupplierKind], current: dict[str, Any] | None
 ) -> tuple[dict[str, Any], dict[str, str] | None]:
     """The row's values and the credentials to store (None: keep them as they are), or every field's error."""
+    if current is not None and credentials_unreadable(current):  # saving could only lose them: change nothing
+        unreadable = credentials.CredentialsUnreadable()
+        raise FieldErrors({"credentials": unreadable.message}, unreadable.message)
     errors: dict[str, str] = {}
     name = " ".join(form.name.split())
     if not name:
@@ -121,8 +147,9 @@ async def _checked(
 
 def _credentials(
     form: SupplierForm, connector: SupplierKind, current: dict[str, Any] | None, errors: dict[str, str]
-) -> dict[str, str]:
-    """The kind's credentials: typed values, else (for secrets) the stored ones of the same kind."""
+) -> dict[str, str] | None:
+    """The kind's credentials: typed values, else (for secrets) the stored ones of the same kind; None when
+    that is what is stored already, so that saving other fields leaves the stored value as it is."""
     kind, label = connector.kind, connector.label
     same_kind = current is not None and current["kind"] == kind
     stored = credentials.decrypt(current["credentials"]) if same_kind else {}
@@ -136,6 +163,10 @@ def _credentials(
         elif problem := connector.credential_problem(key, value):
             errors[f"cred_{key}"] = problem
         values[key] = value
+    if same_kind:
+        values = stored | values  # a value the kind no longer asks for is kept, not dropped
+        if values == stored:
+            return None
     return values
 
 

@@ -103,3 +103,6 @@ def test_demo_fills_every_tab_before_it_answers(tmp_path):
         process.terminate()
         output = process.communicate(timeout=20)[0]
     assert "Log in as 'demo' with password 'demo'" in output
+    key_file = tmp_path / "demo" / "secret.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600, "the demo's key is readable by its owner only"
+    assert len(key_file.read_text().strip()) >= 32, "a random key of the demo's own, not a fixed fallback"

@@ -12,13 +12,20 @@ from connectors.registry import channel_kinds
 from jobs.http import http_client
 from jobs.importer import sync_channel
 from models.channels.integrations import channel_overview
-from models.channels.setup import ChannelForm, create_channel, credential_fields_set, get_channel, update_channel
+from models.channels.setup import (
+    ChannelForm,
+    create_channel,
+    credential_fields_set,
+    credentials_unreadable,
+    get_channel,
+    update_channel,
+)
 from models.channels.sync_issues import recent_issues
-from models.core.errors import FieldErrors
+from models.core.errors import Conflict, FieldErrors
 from models.orders.auto_accept import AutoAcceptRule
 from models.orders.lifecycle import STATUS_LABELS, OrderStatus
 from web.auth import require_admin, require_operator
-from web.form_body import FORM
+from web.form_body import FORM, form_version
 from web.pages import fragment, is_htmx, render
 
 STATUS_VALUES = frozenset(status.value for status in OrderStatus)
@@ -88,6 +95,7 @@ class ChannelsController(Controller):
             kinds={k: c.label for k, c in channel_kinds().items()},
             credential_fields={kind: cls.credential_fields for kind, cls in channel_kinds().items()},
             stored_credentials=credential_fields_set(channel) if channel else [],
+            credentials_unreadable=bool(channel) and credentials_unreadable(channel),
         )
 
     @get("/")
@@ -126,6 +134,7 @@ class ChannelsController(Controller):
             pairing=_pairing_rows(channel["kind"]),
             issues=await recent_issues("channel", channel_id),
             stored_credentials=_credential_labels(channel),
+            credentials_unreadable=credentials_unreadable(channel),
             auto_accept_rule=AutoAcceptRule.of(channel).describe(),
             message="Channel added. Use Sync now to import its open orders." if created else "",
         )
@@ -138,10 +147,13 @@ class ChannelsController(Controller):
     @post("/{channel_id:int}", guards=[require_admin])
     async def save_channel(self, request: Request, channel_id: FromPath[int], data: FORM) -> Template | Redirect:
         channel = await get_channel(channel_id)
+        version = form_version(data, "channel")
         try:
-            await update_channel(channel_id, _form_from(data), channel_kinds())
+            await update_channel(channel_id, _form_from(data), channel_kinds(), version)
         except FieldErrors as exc:
             return await self._form_page(request, channel, dict(data), exc.errors, 400)
+        except Conflict as exc:  # another admin saved first: their change stays, this form keeps what was typed
+            return await self._form_page(request, channel, dict(data), {"version": exc.message}, 409)
         return Redirect(f"/channels/{channel_id}")
 
     @post("/{channel_id:int}/sync", guards=[require_operator])

@@ -19,7 +19,8 @@ from jobs.connections import supplier_connector
 from jobs.http import http_client
 from models.channels.integrations import supplier_overview
 from models.channels.sync_issues import recent_issues
-from models.core.errors import FieldErrors, NotFound
+from models.core.bounds import OutOfBounds, row_id_or_none, whole_number
+from models.core.errors import Conflict, FieldErrors, NotFound
 from models.db.tables import Channel
 from models.fulfilment.mappings import (
     add_mapping,
@@ -42,13 +43,15 @@ from models.suppliers.setup import (
     SupplierForm,
     create_supplier,
     credential_fields_set,
+    credentials_unreadable,
     kind_locked,
     update_supplier,
     visible_credentials,
 )
 from models.suppliers.supplier import WalletRefresh, get_supplier, orders_waiting_count, refresh_wallet
 from web.auth import require_admin, require_operator
-from web.form_body import FORM
+from web.form_body import FORM, form_version
+from web.input_bounds import QueryId
 from web.pages import fragment, is_htmx, render
 from web.suppliers.resubmit import resubmit_context
 
@@ -123,8 +126,10 @@ class SuppliersController(Controller):
         form: SupplierForm,
         errors: dict[str, str],
         status_code: int = 200,
+        version: object = None,
     ) -> Template:
-        """The supplier form; on bad input it comes back with everything typed and a message per field."""
+        """The supplier form; on bad input it comes back with everything typed and a message per field.
+        `version`: of the supplier as the form was first opened (sent back on save)."""
         kinds = supplier_kinds()
         return await render(
             request,
@@ -140,7 +145,9 @@ class SuppliersController(Controller):
             visible_fields={kind: cls.visible_credentials for kind, cls in kinds.items()},
             base_urls={kind: cls.default_base_url for kind, cls in kinds.items()},
             stored_credentials=credential_fields_set(supplier) if supplier else [],
+            credentials_unreadable=bool(supplier) and credentials_unreadable(supplier),
             kind_locked=await kind_locked(supplier["id"]) if supplier else False,
+            record_version=version if version is not None else (supplier["version"] if supplier else None),
         )
 
     @get("/new", guards=[require_admin])
@@ -170,16 +177,21 @@ class SuppliersController(Controller):
             active=supplier["active"],
             credentials=visible_credentials(supplier),
         )
-        return await self._form_page(request, supplier, form, {})
+        return await self._form_page(request, supplier, form, {}, version=supplier["version"])
 
     @post("/{supplier_id:int}", guards=[require_admin])
     async def save_supplier(self, request: Request, supplier_id: FromPath[int], data: FORM) -> Template | Redirect:
         supplier = await get_supplier(supplier_id)
         form = _form_from(data)
+        version = form_version(data, "supplier")
         try:
-            await update_supplier(supplier_id, form, supplier_kinds())
+            await update_supplier(supplier_id, form, supplier_kinds(), version)
         except FieldErrors as exc:
-            return await self._form_page(request, supplier, form, exc.errors, HTTP_422_UNPROCESSABLE_ENTITY)
+            return await self._form_page(
+                request, supplier, form, exc.errors, HTTP_422_UNPROCESSABLE_ENTITY, version=version
+            )
+        except Conflict as exc:  # another admin saved first: their change stays, this form keeps what was typed
+            return await self._form_page(request, supplier, form, {"version": exc.message}, 409, version=version)
         return Redirect(f"/suppliers/{supplier_id}?saved=1")
 
     # -- the page and its fragments ----------------------------------------------------------------
@@ -200,7 +212,7 @@ class SuppliersController(Controller):
         return {
             "mappings": await supplier_mappings(supplier_id),
             "channels": channels,
-            "rates": await channel_rates(int(chosen) if chosen.isdigit() else None),
+            "rates": await channel_rates(row_id_or_none(chosen)),
             "methods": await known_methods(supplier_id),
             "editing": editing,
             "mapping_errors": errors or {},
@@ -235,6 +247,7 @@ class SuppliersController(Controller):
             kind_label=_kind_label(context["supplier"]["kind"]),
             stored_credentials=_stored_credential_labels(context["supplier"]),
             shown_credentials=_shown_credentials(context["supplier"]),
+            credentials_unreadable=credentials_unreadable(context["supplier"]),
             waiting=await orders_waiting_count(supplier_id),
             issues=await recent_issues("supplier", supplier_id),
             **await resubmit_context(supplier_id),
@@ -253,8 +266,8 @@ class SuppliersController(Controller):
         supplier_id: FromPath[int],
         q: FromQuery[str] = "",
         after: FromQuery[str] = "",
-        upload: FromQuery[int | None] = None,
-        edit_mapping: FromQuery[int | None] = None,
+        upload: QueryId = None,
+        edit_mapping: QueryId = None,
         created: FromQuery[str] = "",
         saved: FromQuery[str] = "",
     ) -> Template:
@@ -330,11 +343,12 @@ class SuppliersController(Controller):
     ) -> Template | Redirect:
         """Import the next chunk of an upload; the fragment asks for the one after until all are done."""
         supplier = await get_supplier(supplier_id)
-        offset = str(data.get("offset", "")).strip()
-        if not offset.isdigit():
-            upload = await get_upload(supplier_id, upload_id)
+        try:
+            offset = whole_number(str(data.get("offset", "")))
+        except OutOfBounds:
+            upload = await get_upload(supplier_id, upload_id)  # no chunk named: show where the import is
         else:
-            upload = await import_next_chunk(supplier_id, upload_id, int(offset))
+            upload = await import_next_chunk(supplier_id, upload_id, offset)
         if not is_htmx(request):
             return Redirect(_anchor(supplier_id, "catalog", upload=upload_id))
         headers = {"HX-Trigger": "catalog-changed"} if upload.done else {}
@@ -377,9 +391,7 @@ class SuppliersController(Controller):
         )
 
     @get("/{supplier_id:int}/shipping-mappings")
-    async def mappings(
-        self, request: Request, supplier_id: FromPath[int], edit: FromQuery[int | None] = None
-    ) -> Template | Redirect:
+    async def mappings(self, request: Request, supplier_id: FromPath[int], edit: QueryId = None) -> Template | Redirect:
         if not is_htmx(request):
             return Redirect(_anchor(supplier_id, "shipping-mappings", edit_mapping=edit))
         return await self._mappings(request, supplier_id, editing=edit)
@@ -390,7 +402,7 @@ class SuppliersController(Controller):
     ) -> Template:
         """The channel's shipping rate names, as the add form's suggestions."""
         await get_supplier(supplier_id)
-        rates = await channel_rates(int(channel) if channel.isdigit() else None)
+        rates = await channel_rates(row_id_or_none(channel))
         return await fragment(request, "suppliers/_rate_options.html", rates=rates)
 
     @post("/{supplier_id:int}/shipping-mappings", guards=[require_operator])
