@@ -92,7 +92,8 @@ def user_list() -> None:
         state = "active" if row["active"] else "deactivated"
         click.echo(
             f"{row['username']:<24} {row['role']:<9} {state:<12} "
-            f"sessions {row['live_sessions']:<3} tokens {row['live_tokens']:<3} {row['email']}"
+            f"sessions {row['live_sessions']:<3} tokens {row['live_tokens']:<3} "
+            f"{'two-step' if row['two_step'] else '':<9}{row['email']}"
         )
 
 
@@ -151,3 +152,13 @@ def user_logout(username: str) -> None:
 
     ended = _on_user(username, log_out_everywhere)
     click.echo(f"'{username}' logged out everywhere ({ended} session(s) ended).")
+
+
+@user.command("reset-totp")
+@click.argument("username")
+def user_reset_totp(username: str) -> None:
+    """Take away USERNAME's two-step verification (a lost phone): their password alone logs them in until they
+    set it up again; their sessions end."""
+    from models.accounts.second_factor import reset
+
+    click.echo(_on_user(username, reset))

@@ -38,6 +38,11 @@ def parse_job_intervals(text: str) -> dict[str, float]:
     return intervals
 
 
+def parse_previous_keys(text: str) -> list[str]:
+    """`old-key` or `older-key,old-key` → the keys, blanks around and between them dropped."""
+    return [key.strip() for key in text.split(",") if key.strip()]
+
+
 def _hours(name: str, default: float) -> float:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -55,6 +60,8 @@ def _hours(name: str, default: float) -> float:
 class Settings:
     database_url: str = ""
     secret_key: str = ""
+    #: Keys the credentials may still be encrypted with (`WAYBILL_SECRET_KEY_PREVIOUS`): read, never written.
+    secret_key_previous: list[str] = field(default_factory=list)
     scheduler_enabled: bool = True
     secure_cookies: bool = False
     smtp_host: str = ""
@@ -76,6 +83,8 @@ class Settings:
     #: A log-in session ends after this many hours without a request, and in any case this long after log-in.
     session_idle_hours: float = 12
     session_lifetime_hours: float = 24
+    #: Admins must set up two-step verification before any page opens (`WAYBILL_REQUIRE_ADMIN_TOTP`).
+    require_admin_totp: bool = False
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -84,6 +93,7 @@ class Settings:
         return cls(
             database_url=os.environ.get("WAYBILL_DATABASE_URL", ""),
             secret_key=os.environ.get("WAYBILL_SECRET_KEY", ""),
+            secret_key_previous=parse_previous_keys(os.environ.get("WAYBILL_SECRET_KEY_PREVIOUS", "")),
             scheduler_enabled=_flag("WAYBILL_SCHEDULER", True),
             # Served over HTTPS (the public URL says so): cookies never travel in clear unless told otherwise.
             secure_cookies=_flag("WAYBILL_SECURE_COOKIES", public_url.lower().startswith("https://")),
@@ -98,6 +108,7 @@ class Settings:
             job_intervals=parse_job_intervals(os.environ.get("WAYBILL_JOB_INTERVALS", "")),
             session_idle_hours=_hours("WAYBILL_SESSION_IDLE_HOURS", 12),
             session_lifetime_hours=_hours("WAYBILL_SESSION_LIFETIME_HOURS", 24),
+            require_admin_totp=_flag("WAYBILL_REQUIRE_ADMIN_TOTP", False),
             stock_sync_s=max(30, int(os.environ.get("WAYBILL_STOCK_SYNC_SECONDS", "300") or 300)),
         )
 
@@ -128,9 +139,18 @@ class Settings:
 
     def production_problems(self) -> list[str]:
         """What stops `waybill serve` from starting safely."""
-        problems = []
-        if len(self.secret_key) < 32:
-            problems.append("WAYBILL_SECRET_KEY must be set to a random string of at least 32 characters.")
+        problems = self.secret_key_problems()
         if not self.database_url:
             problems.append("WAYBILL_DATABASE_URL must be set (a SQLite path or a postgres:// URL).")
         return problems
+
+    def secret_key_problems(self) -> list[str]:
+        """Why WAYBILL_SECRET_KEY cannot protect sessions and credentials (empty when it can)."""
+        if len(self.secret_key) < 32:
+            return ["WAYBILL_SECRET_KEY must be set to a random string of at least 32 characters."]
+        if len({char for char in self.secret_key if not char.isspace()}) <= 1:
+            return [
+                "WAYBILL_SECRET_KEY is only whitespace or one repeated character: set it to a random string "
+                "of at least 32 characters (python3 -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            ]
+        return []

@@ -31,6 +31,10 @@ ACCOUNT_EVENTS = (
     "account_password_changed",
     "account_tokens_revoked",
     "account_logged_out_everywhere",
+    "account_totp_enabled",
+    "account_totp_disabled",
+    "account_totp_reset",
+    "account_recovery_code_used",
 )
 
 
@@ -227,7 +231,8 @@ async def users_overview(policy: SessionPolicy) -> list[dict[str, Any]]:
         "SELECT u.id, u.username, u.email, u.role, u.active, u.notify_new_orders, "
         '(SELECT COUNT(*) FROM api_token t WHERE t."user" = u.id AND t.revoked_at IS NULL) AS live_tokens, '
         '(SELECT COUNT(*) FROM user_session s WHERE s."user" = u.id AND s.ended_at IS NULL '
-        "AND s.last_seen_at > {}) AS live_sessions "
+        "AND s.last_seen_at > {}) AS live_sessions, "
+        '(SELECT COUNT(*) FROM user_totp f WHERE f."user" = u.id AND f.confirmed_at IS NOT NULL) AS two_step '
         "FROM app_user u ORDER BY lower(u.username), u.id",
         stamp - policy.idle,
     )

@@ -6,6 +6,11 @@ username's and the address's gate rows, the recent failures are counted and, whe
 after the other, on SQLite and PostgreSQL and across instances, so a burst of 200 gets at most
 `MAX_FAILURES_PER_USERNAME` checks. Attempts stay as the record: a success closes the count of the
 failures before it but does not delete them.
+
+For a user with two-step verification (`models.accounts.second_factor`) a right password is not yet a
+success: it is recorded as *password_only*, which neither counts nor closes the count, and each code
+checked afterwards is an attempt of its own under the same limit. A right password therefore buys no
+fresh round of code guesses.
 """
 
 from __future__ import annotations
@@ -18,13 +23,15 @@ from models.accounts.passwords import HashingBusy, verify_password
 from models.accounts.users import CurrentUser, as_current, find_user
 from models.core.clock import now
 from models.core.errors import DomainError
-from models.db.tables import LoginAttempt
+from models.db.tables import LoginAttempt, UserTotp
 
 MAX_FAILURES_PER_USERNAME = 5
 MAX_FAILURES_PER_IP = 20
 FAILURE_WINDOW = dt.timedelta(minutes=15)
 
 PENDING, FAILED, SUCCEEDED, REFUSED, BUSY = "pending", "failed", "succeeded", "refused", "busy"
+#: The password was right but the log-in still waits for its second factor.
+PASSWORD_ONLY = "password_only"
 #: Outcomes that count against the limit: a pending attempt counts until it is known to have succeeded.
 COUNTED = (PENDING, FAILED)
 
@@ -97,25 +104,35 @@ async def reserve_attempt(username: str, ip: str) -> int:
     return rows[0]["id"]
 
 
-async def _settle(attempt_id: int, outcome: str) -> None:
+async def settle_attempt(attempt_id: int, outcome: str) -> None:
+    """Record how a reserved attempt ended (until then it counts as a failure)."""
     await LoginAttempt.update({LoginAttempt.outcome: outcome}).where(LoginAttempt.id == attempt_id)
+
+
+async def has_second_factor(user_id: int) -> bool:
+    """Whether the user's log-in needs a code after the password (an enrolment not yet confirmed does not)."""
+    return await UserTotp.exists().where((UserTotp.user == user_id) & UserTotp.confirmed_at.is_not_null())
 
 
 async def authenticate(username: str, password: str, ip: str) -> CurrentUser | None:
     """The user whose password this is, or None; raises `LoginThrottled` while paused and `HashingBusy`
-    when too many checks wait in this process (that attempt is not counted)."""
+    when too many checks wait in this process (that attempt is not counted). For a user with two-step
+    verification this is not yet a log-in: `second_factor.start_challenge` asks for the code."""
     attempt = await reserve_attempt(username, ip)
     row = await find_user(username)
     try:
         valid = await verify_password(row["password_hash"] if row and row["active"] else None, password)
     except HashingBusy:
-        await _settle(attempt, BUSY)
+        await settle_attempt(attempt, BUSY)
         raise
     except BaseException:
-        await _settle(attempt, FAILED)
+        await settle_attempt(attempt, FAILED)
         raise
-    await _settle(attempt, SUCCEEDED if valid else FAILED)
-    return as_current(row) if valid and row else None
+    if not valid or not row:
+        await settle_attempt(attempt, FAILED)
+        return None
+    await settle_attempt(attempt, PASSWORD_ONLY if await has_second_factor(row["id"]) else SUCCEEDED)
+    return as_current(row)
 
 
 async def check_own_password(user: CurrentUser, password: str, ip: str) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 from models import db
 from models.accounts.users import CurrentUser, as_current
 from models.core.clock import now
-from models.db.tables import UserSession
+from models.db.tables import LoginChallenge, UserSession
 
 #: A session's last-seen time is written at most this often (every request reads it).
 TOUCH_EVERY = dt.timedelta(minutes=1)
@@ -95,10 +95,14 @@ async def end_session(session_id: int, reason: str = "logout") -> None:
 
 
 async def end_user_sessions(user_id: int, reason: str, keep: int | None = None) -> int:
-    """End every live session of `user_id` (but `keep`, the one asking); returns how many ended."""
+    """End every live session of `user_id` (but `keep`, the one asking), and any log-in of theirs still waiting
+    for its second factor; returns how many sessions ended."""
     where = UserSession.user == user_id
     if keep is not None:
         where &= UserSession.id != keep
+    await LoginChallenge.update({LoginChallenge.ended_at: now()}).where(
+        (LoginChallenge.user == user_id) & LoginChallenge.ended_at.is_null()
+    )
     return await _end(where, reason)
 
 

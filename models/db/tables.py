@@ -73,10 +73,42 @@ class UserSession(Table, tablename="user_session"):
     created_at = Timestamptz()
     last_seen_at = Timestamptz()
     ended_at = Timestamptz(null=True, default=None)
-    #: logout, logout_everywhere, expired, password_changed, role_changed, deactivated, password_reset
+    #: logout, logout_everywhere, expired, password_changed, role_changed, deactivated, password_reset,
+    #: second_factor_on, second_factor_reset
     ended_reason = Varchar(length=32, default="")
     ip = Varchar(length=64, default="")
     user_agent = Varchar(length=200, default="")
+
+
+class UserTotp(Table, tablename="user_totp"):
+    """A user's second factor (TOTP). The secret is encrypted like channel credentials; until `confirmed_at` it
+    is an enrolment waiting for its first code. `last_step` is the last time step accepted: no code passes twice."""
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, unique=True)
+    secret = Text(default="")
+    created_at = Timestamptz()
+    confirmed_at = Timestamptz(null=True, default=None)
+    last_step = BigInt(default=0)
+
+
+class RecoveryCode(Table, tablename="recovery_code"):
+    """One-time codes for a log-in without the authenticator app; only their SHA-256 digest is stored."""
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    code_hash = Varchar(length=64)
+    used_at = Timestamptz(null=True, default=None)
+
+
+class LoginChallenge(Table, tablename="login_challenge"):
+    """A log-in whose password was right, waiting a few minutes for its second factor. The cookie holds a
+    random id whose digest is stored here; no session exists until the code is accepted."""
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz()
+    ended_at = Timestamptz(null=True, default=None)
+    next_path = Varchar(length=1000, default="/orders")
+    ip = Varchar(length=64, default="")
 
 
 class Setting(Table, tablename="app_setting"):
@@ -114,6 +146,8 @@ class Channel(Table, tablename="channel"):
     #: … and offering at most this many (None: no cap).
     stock_cap = Integer(null=True, default=None)
     created_at = Timestamptz()
+    #: Raised by every save; a form sends back the one it was rendered with (`models.core.versions`).
+    version = Integer(default=1)
 
 
 class Supplier(Table, tablename="supplier"):
@@ -131,6 +165,8 @@ class Supplier(Table, tablename="supplier"):
     stock_read_at = Timestamptz(null=True, default=None)
     active = Boolean(default=True)
     created_at = Timestamptz()
+    #: Raised by every save; a form sends back the one it was rendered with (`models.core.versions`).
+    version = Integer(default=1)
 
 
 class Carrier(Table, tablename="carrier"):
@@ -148,6 +184,8 @@ class Carrier(Table, tablename="carrier"):
     #: A regular expression a tracking number of this carrier matches in full; empty: not checked.
     tracking_number_pattern = Varchar(length=200, default="")
     active = Boolean(default=True)
+    #: Raised by every save; a form sends back the one it was rendered with (`models.core.versions`).
+    version = Integer(default=1)
 
 
 class Order(Table, tablename="orders"):
@@ -490,6 +528,9 @@ ALL_TABLES: list[type[Table]] = [
     LoginAttempt,
     LoginGate,
     UserSession,
+    UserTotp,
+    RecoveryCode,
+    LoginChallenge,
     Setting,
     Channel,
     Supplier,

@@ -18,6 +18,7 @@ import regex
 from models.core.errors import FieldErrors, NotFound
 from models.core.links import web_link
 from models.core.quoting import quoted
+from models.core.versions import save_versioned
 from models.db.tables import Carrier, Channel
 from models.ports import directory
 
@@ -38,6 +39,8 @@ class CarrierForm:
     tracking_url_pattern: str = ""
     tracking_number_pattern: str = ""
     codes: dict[int, str] = field(default_factory=dict)
+    #: The carrier's version when the form was opened (None: a new carrier, or a form that sends none).
+    version: int | None = None
 
 
 def _codes_of(row: dict[str, Any]) -> dict[int, str]:
@@ -167,14 +170,14 @@ async def create_carrier(form: CarrierForm) -> int:
     return rows[0]["id"]
 
 
-async def update_carrier(carrier_id: int, form: CarrierForm) -> None:
-    await get_carrier(carrier_id)
+async def update_carrier(carrier_id: int, form: CarrierForm, expected_version: int | None = None) -> int:
+    """Save the form over the carrier it was opened for (`expected_version`); returns the new version."""
+    current = await get_carrier(carrier_id)
     values = _validated(form, await _channel_ids())
     if await _name_taken(values["name"], except_id=carrier_id):
         raise _name_error(values["name"])
-    await Carrier.update({getattr(Carrier, key): value for key, value in values.items()}).where(
-        Carrier.id == carrier_id
-    )
+    updates = {getattr(Carrier, key): value for key, value in values.items()}
+    return await save_versioned(Carrier, carrier_id, updates, expected_version, f"Carrier {quoted(current['name'])}")
 
 
 async def delete_carrier(carrier_id: int) -> str:
@@ -215,6 +218,7 @@ def form_of(carrier: dict[str, Any]) -> CarrierForm:
         tracking_url_pattern=carrier["tracking_url_pattern"],
         tracking_number_pattern=carrier["tracking_number_pattern"],
         codes=dict(carrier.get("codes") or _codes_of(carrier)),
+        version=carrier["version"],
     )
 
 

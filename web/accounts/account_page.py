@@ -1,4 +1,5 @@
-"""My account: change my password, my sessions (end one, log out everywhere) and my API tokens."""
+"""My account: change my password, two-step verification, my sessions (end one, log out everywhere) and my
+API tokens."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from litestar.response import Redirect, Template
 from models.accounts.access import log_out_everywhere, set_password
 from models.accounts.login import LoginThrottled, check_own_password
 from models.accounts.passwords import HashingBusy
+from models.accounts.second_factor import is_enabled
 from models.accounts.sessions import end_own_session, live_sessions
 from models.accounts.users import create_api_token, list_api_tokens, revoke_api_token
 from models.core.errors import FieldErrors
@@ -39,6 +41,7 @@ async def account_page(request: Request, status_code: int = 200, **extra: Any) -
         "sessions": await live_sessions(user.id, policy),
         "session_idle": _hours(policy.idle),
         "session_lifetime": _hours(policy.lifetime),
+        "two_step": await is_enabled(user.id),
         "errors": {},
         "new_token": None,
         "message": "",

@@ -21,9 +21,10 @@ from models.accounts.access import (
     set_active,
 )
 from models.accounts.access import users_overview as list_users
+from models.accounts.second_factor import reset as reset_second_factor
 from models.accounts.users import notification_preferences, set_notification_preferences
 from models.core.app_settings import set_merchant_timezone
-from models.core.errors import DomainError, FieldErrors
+from models.core.errors import Conflict, DomainError, FieldErrors
 from models.db.tables import User
 from models.fulfilment.carriers import code_channels, list_carriers
 from web.auth import require_admin, require_operator, session_policy
@@ -67,10 +68,13 @@ class SettingsController(Controller):
 
     @post("/timezone", guards=[require_admin])
     async def update_timezone(self, request: Request, data: FORM) -> Template:
+        shown = str(data["shown_timezone"]) if "shown_timezone" in data else None
         try:
-            await set_merchant_timezone(str(data.get("timezone", "")))
+            await set_merchant_timezone(str(data.get("timezone", "")), shown)
         except FieldErrors as exc:
             return await self._page(request, 400, errors=exc.errors)
+        except Conflict as exc:
+            return await self._page(request, 409, errors={"timezone": exc.message})
         forget_timezone()
         return await self._page(request, message="Time zone saved.")
 
@@ -134,6 +138,11 @@ class SettingsController(Controller):
         message = f"Password of {row['username']} reset; they are logged out everywhere."
         new_password = {"username": row["username"], "password": password}
         return await self._page(request, message=message, new_password=new_password)
+
+    @post("/users/{user_id:int}/reset-two-step", guards=[require_admin])
+    async def reset_user_two_step(self, request: Request, user_id: FromPath[int]) -> Template:
+        """For a user who lost their phone: their log-in takes the password alone until they set it up again."""
+        return await self._user_change(request, reset_second_factor(user_id, actor_of(request), request.user.id))
 
     async def _user_change(self, request: Request, change: Awaitable[str]) -> Template:
         """Run an admin's change to a user; a refusal is shown above the user list, nothing changed."""
