@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from asyncpg.exceptions import CharacterNotInRepertoireError
 from litestar import Litestar, Request, Response
@@ -35,12 +37,16 @@ from models import db
 from models.accounts import credentials
 from models.core.clock import now
 from models.core.errors import Conflict, DomainError, FieldErrors, NotFound
+from web.accounts.two_step import require_admin_second_factor
 from web.auth import PUBLIC_PATHS, WaybillAuthMiddleware
 from web.formatting import FILTERS
+from web.input_bounds import BoundedRequest, bounded_path_ids
 from web.pages import is_htmx
+from web.security_headers import add_security_headers
 from web.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+_PROCESS_KEY = secrets.token_urlsafe(48)
 log = logging.getLogger(__name__)
 
 
@@ -49,7 +55,8 @@ def _key(secret: str, purpose: str, size: int) -> bytes:
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    path = request.url.path
+    return path.startswith("/api/") or (path.startswith("/schema") and "authorization" in request.headers)
 
 
 def _error_page(
@@ -82,7 +89,10 @@ def handle_not_authorized(request: Request, exc: NotAuthorizedException) -> Resp
     target = request.url.path
     if request.url.query:
         target += "?" + request.url.query
-    return Redirect(f"/login?next={target}" if target not in ("/", "/login") else "/login")
+    if request.method != "GET" or target in ("/", "/login"):
+        # After log-in the browser asks with GET: a form's address would answer 405, so send it home.
+        return Redirect("/login")
+    return Redirect("/login?" + urlencode({"next": target}))
 
 
 def handle_forbidden(request: Request, exc: PermissionDeniedException) -> Response:
@@ -156,8 +166,9 @@ def create_app(
 
     registry.install()
     settings = settings or Settings.from_env()
-    secret = settings.secret_key or "waybill-development-secret-key-not-for-production"
-    credentials.configure(secret)
+    # Without a key (development only: `serve` refuses to start without one) a key of this process.
+    secret = settings.secret_key or _PROCESS_KEY
+    credentials.configure(secret, settings.secret_key_previous)
 
     @contextlib.asynccontextmanager
     async def database_lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -193,7 +204,7 @@ def create_app(
         engine.engine.filters.update(FILTERS)
         # Templates change with a release, not while serving: no file check on every include.
         engine.engine.auto_reload = debug
-        engine.engine.globals["static_version"] = "3"
+        engine.engine.globals["static_version"] = "4"
         engine.engine.globals["now"] = now  # e.g. today's date as the default and limit of date fields
 
     app = Litestar(
@@ -211,7 +222,7 @@ def create_app(
             cookie_samesite="lax",
             cookie_httponly=True,  # pages carry the token (form field, htmx header); no script reads the cookie
             header_name="x-csrftoken",
-            exclude=["/api/", "/sandbox/"],
+            exclude=["^/api/", "^/sandbox/"],
         ),
         template_config=TemplateConfig(
             directory=ROOT / "templates",
@@ -240,6 +251,12 @@ def create_app(
             Exception: handle_unexpected,
         },
         lifespan=[database_lifespan, *lifespan_hooks],
+        # Ids no row can have and unreadable JSON bodies: 400 before any handler runs.
+        guards=[bounded_path_ids],
+        request_class=BoundedRequest,
+        before_send=[add_security_headers],
+        # WAYBILL_REQUIRE_ADMIN_TOTP: an admin without two-step verification sets it up before anything else.
+        before_request=require_admin_second_factor,
         debug=debug,
     )
     app.state.settings = settings

@@ -23,11 +23,13 @@ def session_policy(connection: ASGIConnection[Any, Any, Any, Any]) -> SessionPol
 
 
 class WaybillAuthMiddleware(AbstractAuthenticationMiddleware):
-    """Pages need a live session; `/api/` needs an API token and ignores cookies."""
+    """Pages need a live session; `/api/` needs an API token and ignores cookies. The API's schema
+    (`/schema`) takes either, so a client holding only a token can read what it may call."""
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
-        if connection.url.path.startswith("/api/"):
-            header = connection.headers.get("authorization", "")
+        path = connection.url.path
+        header = connection.headers.get("authorization", "")
+        if path.startswith("/api/") or (path.startswith("/schema") and header):
             scheme, _, token = header.partition(" ")
             user = await user_for_token(token.strip()) if scheme.lower() == "bearer" and token else None
             if user is None:

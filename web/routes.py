@@ -2,6 +2,7 @@
 
 from web.accounts.account_page import AccountController
 from web.accounts.login import LoginController
+from web.accounts.two_step import TwoStepController
 from web.channels.connection_issues import ConnectionIssuesController
 from web.channels.pages import ChannelsController
 from web.channels.reconciliation import ReconciliationController
@@ -22,10 +23,12 @@ from web.suppliers.pages import SuppliersController
 from web.suppliers.resubmit import SupplierResubmitController
 from web.system.health import healthz, readyz
 from web.system.settings_page import SettingsController
+from web.unknown_paths import unknown_address
 
 ROUTE_HANDLERS = [
     LoginController,
     AccountController,
+    TwoStepController,
     OrdersController,
     OrderActionsController,
     OrderClosingController,
@@ -47,4 +50,5 @@ ROUTE_HANDLERS = [
     ApiAcceptanceController,
     healthz,
     readyz,
+    unknown_address,  # last: only what nothing else answers
 ]

@@ -7,6 +7,9 @@ real API's rules, and is driven by tests and the demo through documented `_contr
 - `POST /sandbox/<system>/_control/faults`: set error/latency/malformed/rate-limit behaviour.
 - `GET  /sandbox/<system>/_control/orders/<id>`: the marketplace's view of one order.
 - `POST|GET /sandbox/<system>/_control/offers`: the offers a marketplace holds (see `offers`).
+
+The routes take no CSRF token (connectors and tests call them), so a browser request that another site
+started is refused: a page elsewhere cannot inject orders or faults into a running demo.
 """
 
 from __future__ import annotations
@@ -16,11 +19,28 @@ import asyncio
 import json
 import random
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from litestar import Request, Response, Router, get, post
 from litestar.middleware import DefineMiddleware
 
 from connectors.sandbox.faults import FaultMiddleware, Faults
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def refuse_cross_site(request: Request) -> Response | None:
+    """`before_request` hook: a changing call that a browser sends from another site gets a 403."""
+    if request.method in SAFE_METHODS:
+        return None
+    fetch_site = request.headers.get("sec-fetch-site", "")
+    origin = request.headers.get("origin")
+    foreign = fetch_site in ("cross-site", "same-site")
+    if origin is not None and not foreign:
+        foreign = origin == "null" or urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()
+    if foreign:
+        return Response({"message": "The sandbox refuses requests started by another site."}, status_code=403)
+    return None
 
 
 class Sandbox(abc.ABC):
@@ -86,5 +106,6 @@ class Sandbox(abc.ABC):
             path=f"/sandbox/{self.name}",
             route_handlers=[*self.route_handlers(), *self.offer_handlers(), *self.fault_handlers()],
             middleware=[DefineMiddleware(FaultMiddleware, faults=self.faults)],
+            before_request=refuse_cross_site,
             include_in_schema=False,
         )

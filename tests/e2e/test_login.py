@@ -38,5 +38,5 @@ def test_log_out_ends_the_session(pages: Pages) -> None:
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(re.compile(r"/login$"))
     page.goto("/settings")
-    expect(page).to_have_url(re.compile(r"/login\?next=/settings$"))
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Fsettings$"))
     expect(page.get_by_role("button", name="Log in")).to_be_visible()

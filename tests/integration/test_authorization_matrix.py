@@ -35,10 +35,15 @@ MATRIX: dict[tuple[str, str], int] = {
     # Public: logging in, health checks for load balancers, static files.
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
+    # The log-in's second step: only a log-in waiting for its code (its own token in the cookie) gets further.
+    ("GET", "/login/code"): PUBLIC,
+    ("POST", "/login/code"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/static/{file_path:path}"): PUBLIC,
     ("HEAD", "/static/{file_path:path}"): PUBLIC,
+    # Addresses nothing else answers: log in first, then a not-found page.
+    **{(method, "/{unknown:path}"): SIGNED_IN for method in ("GET", "POST", "PUT", "PATCH", "DELETE")},
     # Signed in, any role: reading.
     ("GET", "/"): SIGNED_IN,
     ("GET", "/orders"): SIGNED_IN,
@@ -117,11 +122,16 @@ MATRIX: dict[tuple[str, str], int] = {
     ("POST", "/account/password"): SIGNED_IN,
     ("POST", "/account/sessions/{session_id:int}/end"): SIGNED_IN,
     ("POST", "/account/logout-everywhere"): SIGNED_IN,
+    ("GET", "/account/two-step"): SIGNED_IN,
+    ("POST", "/account/two-step/setup"): SIGNED_IN,
+    ("POST", "/account/two-step/confirm"): SIGNED_IN,
+    ("POST", "/account/two-step/disable"): SIGNED_IN,
     ("POST", "/settings/users/{user_id:int}/role"): ADMIN,
     ("POST", "/settings/users/{user_id:int}/deactivate"): ADMIN,
     ("POST", "/settings/users/{user_id:int}/reactivate"): ADMIN,
     ("POST", "/settings/users/{user_id:int}/revoke-tokens"): ADMIN,
     ("POST", "/settings/users/{user_id:int}/reset-password"): ADMIN,
+    ("POST", "/settings/users/{user_id:int}/reset-two-step"): ADMIN,
     ("POST", "/settings/tokens"): OPERATOR,
     ("POST", "/settings/tokens/{token_id:int}/revoke"): OPERATOR,
     # Admins: users, channels, suppliers, carriers, the time zone.
@@ -224,15 +234,21 @@ def concrete(path: str, values: dict[str, str]) -> str:
     return PARAM.sub(lambda m: values.get(m.group(1), "1"), path)
 
 
-def refusal(path: str, response: httpx.Response) -> str | None:
+#: Routes whose own answer is a redirect to the log-in page: they log the caller out.
+ENDS_A_SESSION = ("/logout", "/account/logout-everywhere")
+
+
+def refusal(path: str, response: httpx.Response, signed_in: bool = False) -> str | None:
     """What kind of refusal the response is, or None when the request got through."""
     if response.status_code == 401:
         return "401"
     if response.status_code == 403:
         return "403"
     location = response.headers.get("location", "")
-    if response.is_redirect and (location.startswith("/login?next=") or (path == "/" and location == "/login")):
-        return "to-login"  # (a finished log-out also lands on /login, without `next`)
+    if response.is_redirect and (
+        location.startswith("/login?next=") or (location == "/login" and not (signed_in and path in ENDS_A_SESSION))
+    ):
+        return "to-login"  # (`/` and a form's POST-only address land on /login without `next`)
     return None
 
 
@@ -303,7 +319,7 @@ async def test_each_route_lets_in_exactly_the_roles_the_matrix_allows(sweep, rol
         if (method, route) in LAST and role != "anonymous":
             caller = await sweep.caller(role)
         response = await call(caller, method, path)
-        got = refusal(path, response)
+        got = refusal(path, response, signed_in=role != "anonymous")
         allowed = RANK[role] >= least
         if response.status_code >= 500:
             mistakes.append(f"{method} {path}: {response.status_code} server error")
@@ -324,11 +340,11 @@ async def test_each_route_lets_in_exactly_the_roles_the_matrix_allows(sweep, rol
 
 
 async def test_an_api_token_does_not_open_the_pages(sweep):
-    """Tokens are for /api/v1 only; pages need the log-in form's session."""
+    """Tokens are for /api/v1 (and its schema) only; pages need the log-in form's session."""
     admin_id = (await User.select(User.id).where(User.username == "admin").first())["id"]
     token = await create_api_token(admin_id, "pages?")
     anonymous = await sweep.caller("anonymous")
-    for path in ("/orders", "/settings", "/schema/openapi.json"):
+    for path in ("/orders", "/settings", "/account"):
         response = await anonymous.client.get(path, headers={"Authorization": f"Bearer {token}"})
         assert refusal(path, response) == "to-login", path
 

@@ -8,6 +8,7 @@ import html
 import io
 import re
 from collections.abc import AsyncIterator
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -80,7 +81,7 @@ async def test_anonymous_pages_redirect_to_login(client, path):
     location = response.headers["location"]
     assert location.startswith("/login")
     if path != "/":
-        assert location == f"/login?next={path}"
+        assert location == "/login?" + urlencode({"next": path})
 
 
 async def test_after_login_the_user_returns_to_the_page_asked_for(client, users):
