@@ -46,6 +46,7 @@ from web.security_headers import add_security_headers
 from web.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+SESSION_COOKIE = "waybill_session"
 _PROCESS_KEY = secrets.token_urlsafe(48)
 log = logging.getLogger(__name__)
 
@@ -84,13 +85,17 @@ def _error_page(
 def handle_not_authorized(request: Request, exc: NotAuthorizedException) -> Response:
     if _wants_json(request):
         return Response({"status_code": 401, "detail": exc.detail}, status_code=401)
+    return _to_login(request)
+
+
+def _to_login(request: Request) -> Response:
+    """To the log-in page, coming back to this page afterwards (a form's address would answer 405)."""
     if is_htmx(request):
         return Response("", status_code=401, headers={"HX-Redirect": "/login"})
     target = request.url.path
     if request.url.query:
         target += "?" + request.url.query
     if request.method != "GET" or target in ("/", "/login"):
-        # After log-in the browser asks with GET: a form's address would answer 405, so send it home.
         return Redirect("/login")
     return Redirect("/login?" + urlencode({"next": target}))
 
@@ -103,6 +108,10 @@ def handle_forbidden(request: Request, exc: PermissionDeniedException) -> Respon
 
 
 def handle_not_found(request: Request, exc: Exception) -> Response:
+    anonymous = "user" not in request.scope and SESSION_COOKIE not in request.cookies
+    if anonymous and not _wants_json(request) and not request.url.path.startswith("/static/"):
+        # No route matched below a known prefix, so no log-in ran: without a session, the log-in page.
+        return _to_login(request)
     message = "There is nothing at this address."
     if isinstance(exc, NotFound):
         message = exc.message
@@ -191,7 +200,7 @@ def create_app(
 
     session_config = CookieBackendConfig(
         secret=_key(secret, "session", 32),
-        key="waybill_session",
+        key=SESSION_COOKIE,
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies,

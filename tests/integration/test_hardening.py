@@ -71,6 +71,9 @@ async def test_a_visitor_asking_for_an_unknown_address_gets_the_log_in_page(clie
     answer = await client.get("/definitely/not/here", follow_redirects=False)
     assert answer.status_code in (302, 303) and answer.headers["location"].startswith("/login?")
     assert "There is nothing" not in (await client.get("/definitely/not/here")).text, "the log-in page instead"
+    for below_a_page in ("/orders/abc", "/orders/1/nothing"):
+        answer = await client.get(below_a_page, follow_redirects=False)
+        assert answer.status_code in (302, 303) and answer.headers["location"].startswith("/login"), below_a_page
     await login(client, "viewer")
     known = await client.get("/definitely/not/here")
     assert known.status_code == 404 and "There is nothing at this address." in known.text
