@@ -82,6 +82,7 @@ MATRIX: dict[tuple[str, str], int] = {
     ("POST", "/orders/{order_id:int}/lines/{line_id:int}/quantity"): OPERATOR,
     ("POST", "/orders/{order_id:int}/process"): OPERATOR,
     ("POST", "/orders/{order_id:int}/process-row"): OPERATOR,
+    ("POST", "/orders/{order_id:int}/accept-row"): OPERATOR,
     ("POST", "/orders/{order_id:int}/resubmit"): OPERATOR,
     ("POST", "/orders/{order_id:int}/sent-manually"): OPERATOR,
     ("POST", "/orders/{order_id:int}/issues/dismiss"): OPERATOR,

@@ -24,6 +24,7 @@ from models.orders.acceptance import accept_order, decide_line, edit_line_quanti
 from web.auth import require_operator
 from web.form_body import FORM, typed_number
 from web.input_bounds import PollCount
+from web.orders.actions import row_answer
 from web.orders.decisions import SENDING, decide, decide_and_send, decision_answer, deliver_decision, sending_sentence
 from web.orders.page import actor_of, answer_action, form_version, load_detail, render_order_page
 from web.pages import fragment, is_htmx
@@ -72,6 +73,19 @@ class OrderAcceptanceController(Controller):
         return await self._decide(
             request, order_id, lambda: accept_order(order_id, actor_of(request), form_version(data)), {}
         )
+
+    @post("/accept-row", guards=[require_operator])
+    async def accept_row(self, request: Request, order_id: FromPath[int], data: FORM) -> Template:
+        """Accept from the dashboard: the row answers at once; the marketplace is told right after."""
+        try:
+            answer = await decide(order_id, lambda: accept_order(order_id, actor_of(request), form_version(data)))
+        except DomainError as exc:
+            return await row_answer(request, order_id, data, exc.message, "error")
+        level = "success" if answer.level == SENDING else answer.level
+        response = await row_answer(request, order_id, data, answer.message, level)
+        if answer.level == SENDING:
+            response.background = BackgroundTask(deliver_decision, order_id)
+        return response
 
     @post("/reject", guards=[require_operator])
     async def reject(self, request: Request, order_id: FromPath[int], data: FORM) -> Template:

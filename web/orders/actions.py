@@ -48,6 +48,27 @@ async def _send(order_id: int, result: ProcessResult) -> ProcessResult:
     return result
 
 
+async def row_answer(request: Request, order_id: int, data: dict, message: str, level: str) -> Template:
+    """A dashboard row after an action on it: the order as it is now and what happened, with the tab counts
+    and summary of the list it sits in (`list_query`), which change with the order."""
+    page = await list_row(order_id)
+    if not page.rows:
+        raise NotFoundException(f"Order {order_id} does not exist.")
+    parsed = parse_filter(dict(parse_qsl(str(data.get("list_query", ""))[:2000])), await current_timezone())
+    return await fragment(
+        request,
+        "orders/_row.html",
+        o=page.rows[0],
+        page=page,
+        channel_names=await channel_names(),
+        row_message=message,
+        row_level=level,
+        parsed=parsed,
+        tabs=await tab_counts(parsed.flt),
+        swap_oob=True,
+    )
+
+
 class OrderActionsController(Controller):
     path = "/orders/{order_id:int}"
     include_in_schema = False
@@ -67,23 +88,7 @@ class OrderActionsController(Controller):
             message, level = dispatch_summary(result, await order_supplier_orders(order_id))
         except DomainError as exc:
             message, level = exc.message, "error"
-        page = await list_row(order_id)
-        if not page.rows:
-            raise NotFoundException(f"Order {order_id} does not exist.")
-        # The list the row sits in: its tab counts and summary change with the order.
-        parsed = parse_filter(dict(parse_qsl(str(data.get("list_query", ""))[:2000])), await current_timezone())
-        return await fragment(
-            request,
-            "orders/_row.html",
-            o=page.rows[0],
-            page=page,
-            channel_names=await channel_names(),
-            row_message=message,
-            row_level=level,
-            parsed=parsed,
-            tabs=await tab_counts(parsed.flt),
-            swap_oob=True,
-        )
+        return await row_answer(request, order_id, data, message, level)
 
     @post("/resubmit", guards=[require_operator])
     async def resubmit(self, request: Request, order_id: FromPath[int], data: FORM) -> Template:
