@@ -3,30 +3,10 @@ credentials, and `waybill rotate-key` encrypting them again with a new key."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
-
 import click
 
+from web.cli_database import on_database
 from web.settings import Settings
-
-T = TypeVar("T")
-
-
-def _on_database(url: str, work: Callable[[], Awaitable[T]]) -> T:
-    """Run `work` on the database at `url` (bound, not migrated: these commands only read and re-encrypt)."""
-    from models import db
-
-    async def run() -> T:
-        db.bind(db.engine_for(url))
-        await db.start_pool(max_size=2)
-        try:
-            return await work()
-        finally:
-            await db.close_pool()
-
-    return asyncio.run(run())
 
 
 def _configure(settings: Settings) -> None:
@@ -43,7 +23,7 @@ def refuse_unreadable_credentials(settings: Settings, url: str) -> None:
 
     _configure(settings)
     try:
-        check = _on_database(url, check_credentials)
+        check = on_database(url, check_credentials)
     except Exception as exc:  # e.g. PostgreSQL not reachable: the instance could not work either
         click.echo(f"Cannot start: the database could not be read ({type(exc).__name__}: {exc}).", err=True)
         raise SystemExit(2) from None
@@ -80,7 +60,7 @@ def rotate_key(drop_unreadable: bool) -> None:
     _configure(settings)
     url = settings.database_url or db.database_url_from_env()
     try:
-        result = _on_database(url, lambda: rotate_credentials(drop_unreadable=drop_unreadable))
+        result = on_database(url, lambda: rotate_credentials(drop_unreadable=drop_unreadable))
     except DomainError as exc:
         click.echo(exc.message, err=True)
         raise SystemExit(1) from None

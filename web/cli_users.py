@@ -6,7 +6,6 @@ hidden prompt, never from an argument (it would stay in the shell history).
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -14,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from models.core.actors import Actor
-from web.cli_database import bind_and_migrate
+from web.cli_database import bind_and_migrate, on_database
 from web.settings import Settings
 
 T = TypeVar("T")
@@ -29,17 +28,8 @@ def _run(work: Callable[[], Awaitable[T]]) -> T:
 
     url = Settings.from_env().database_url or db.database_url_from_env()
     bind_and_migrate(url)
-
-    async def run() -> T:
-        db.bind(db.engine_for(url))
-        await db.start_pool(max_size=2)
-        try:
-            return await work()
-        finally:
-            await db.close_pool()
-
     try:
-        return asyncio.run(run())
+        return on_database(url, work)
     except FieldErrors as exc:
         for field, message in exc.errors.items():
             click.echo(f"{field}: {message}", err=True)
