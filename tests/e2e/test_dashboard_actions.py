@@ -62,19 +62,3 @@ def test_a_viewer_sees_no_process_or_resolve_on_the_dashboard(pages, world, serv
     expect(row).to_contain_text("Awaiting fulfillment")
     expect(row.get_by_role("button", name="Process")).to_have_count(0)
 
-
-def test_accept_from_the_dashboard_row_without_opening_the_order(pages, world, server):
-    waiting_id = order_id("ROWA")
-    world.import_order(make_order(waiting_id, lines=[("BB-1001", 1, 1990)]))
-    page = pages.new("operator")
-    page.goto(f"{server}/orders?tab=awaiting_acceptance&q={waiting_id}")
-    row = page.get_by_role("row").filter(has_text=waiting_id)
-    expect(row).to_contain_text("Awaiting acceptance")
-    tabs = page.get_by_role("navigation", name="Order status")
-    expect(tabs.get_by_role("link", name="Awaiting acceptance")).to_contain_text("1")
-    row.get_by_role("button", name=f"Accept order {waiting_id}").click()
-    expect(row.get_by_role("status")).to_contain_text("ccepted")
-    expect(row).not_to_contain_text("Awaiting acceptance")
-    expect(row.get_by_role("button", name=f"Accept order {waiting_id}")).to_have_count(0)
-    expect(tabs.get_by_role("link", name="Awaiting acceptance")).to_contain_text("0")
-    expect(page).to_have_url(f"{server}/orders?tab=awaiting_acceptance&q={waiting_id}"), "no page was opened"
