@@ -13,7 +13,7 @@ from litestar.openapi.spec import Operation
 from litestar.params import Parameter
 from msgspec import Meta
 
-MAX_INT = 2_147_483_647
+from models.core.bounds import MAX_INT
 
 #: A row id in a path or a body. `Parameter` puts the bounds in the schema, `Meta` enforces them in bodies.
 RowId = Annotated[int, Parameter(ge=1, le=MAX_INT), Meta(ge=1, le=MAX_INT)]

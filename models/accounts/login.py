@@ -16,12 +16,11 @@ fresh round of code guesses.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from models import db
 from models.accounts.passwords import HashingBusy, verify_password
 from models.accounts.users import CurrentUser, as_current, find_user
-from models.core.clock import now
+from models.core.clock import from_row, now
 from models.core.errors import DomainError
 from models.db.tables import LoginAttempt, UserTotp
 
@@ -49,11 +48,6 @@ def _minutes(delta: dt.timedelta) -> str:
     return "1 minute" if minutes == 1 else f"{minutes} minutes"
 
 
-def _stamp(value: Any) -> dt.datetime:
-    """A timestamp from a raw query (SQLite hands them back as text)."""
-    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
 _GATE_SQL = (
     "INSERT INTO login_gate (gate, touched_at) VALUES ({}, {}) "
     "ON CONFLICT (gate) DO UPDATE SET touched_at = excluded.touched_at"
@@ -71,7 +65,7 @@ async def _pause(column: str, value: str, since: dt.datetime, limit: int, stamp:
     if len(rows) < limit:
         return None
     # Log-in opens again once the oldest of the last `limit` failures leaves the window.
-    return _stamp(rows[-1]["at"]) + FAILURE_WINDOW - stamp
+    return from_row(rows[-1]["at"]) + FAILURE_WINDOW - stamp
 
 
 async def reserve_attempt(username: str, ip: str) -> int:
@@ -85,7 +79,7 @@ async def reserve_attempt(username: str, ip: str) -> int:
         await db.fetch(_GATE_SQL, f"ip:{address}"[:160], stamp)
         last = await db.fetch(_LAST_SUCCESS_SQL, name, SUCCEEDED)
         if last and last[0]["at"] is not None:
-            since = max(since, _stamp(last[0]["at"]))
+            since = max(since, from_row(last[0]["at"]))
         paused = await _pause("username", name, since, MAX_FAILURES_PER_USERNAME, stamp)
         whom = "for this username"
         if paused is None:

@@ -16,7 +16,6 @@ session exists before that. Each code checked is a log-in attempt under the limi
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import re
 import secrets
@@ -39,9 +38,9 @@ from models.accounts.login import (
 )
 from models.accounts.passwords import HashingBusy
 from models.accounts.sessions import end_user_sessions
-from models.accounts.users import CurrentUser, get_user
+from models.accounts.users import CurrentUser, get_user, token_digest
 from models.core.actors import Actor
-from models.core.clock import now
+from models.core.clock import from_row, now
 from models.core.errors import DomainError, FieldErrors
 from models.db.tables import LoginChallenge, RecoveryCode, User, UserTotp
 
@@ -106,15 +105,6 @@ class Challenge:
     username: str
     next_path: str
     expired: bool
-
-
-def _stamp(value: Any) -> dt.datetime:
-    """A timestamp from a raw query (SQLite hands them back as text)."""
-    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def _uri(secret: str, username: str) -> str:
@@ -227,7 +217,7 @@ async def confirm_enrolment(
             raise DomainError("The set-up changed in another window meanwhile; nothing was turned on. Start again.")
         await RecoveryCode.delete().where(RecoveryCode.user == user.id)
         await RecoveryCode.insert(
-            *(RecoveryCode(user=user.id, code_hash=_digest(_normal_recovery_code(c))) for c in codes)
+            *(RecoveryCode(user=user.id, code_hash=token_digest(_normal_recovery_code(c))) for c in codes)
         )
         ended = await end_user_sessions(user.id, "second_factor_on", keep=keep_session)
         await audit(
@@ -321,7 +311,7 @@ async def _use_recovery_code(user_id: int, typed: str) -> int | None:
         RecoveryCode.update({RecoveryCode.used_at: now()})
         .where(
             (RecoveryCode.user == user_id)
-            & (RecoveryCode.code_hash == _digest(normal))
+            & (RecoveryCode.code_hash == token_digest(normal))
             & RecoveryCode.used_at.is_null()
         )
         .returning(RecoveryCode.id)
@@ -347,10 +337,7 @@ async def _check_code(user_id: int, username: str, typed: str, ip: str) -> str:
                 raise WrongCode(WRONG_CODE)
             if not await _accept_step(user_id, step):
                 raise WrongCode(REUSED_CODE)
-            if not credentials.uses_current_key(row["secret"]):  # read with a previous key: write it with this one
-                await UserTotp.update({UserTotp.secret: credentials.reencrypt(row["secret"])}).where(
-                    UserTotp.id == row["id"]
-                )
+            await _with_current_key(row)
             how = "totp"
         else:
             left = await _use_recovery_code(user_id, typed)
@@ -381,7 +368,7 @@ async def start_challenge(user_id: int, next_path: str, ip: str) -> str:
     await LoginChallenge.insert(
         LoginChallenge(
             user=user_id,
-            token_hash=_digest(token),
+            token_hash=token_digest(token),
             created_at=now(),
             next_path=next_path if len(next_path) <= 1000 else "/orders",
             ip=ip[:64],
@@ -400,11 +387,11 @@ async def find_challenge(token: str) -> Challenge | None:
     """The log-in waiting under `token` (perhaps `expired`), or None when there is none."""
     if not token:
         return None
-    rows = await db.fetch(_CHALLENGE_SQL, _digest(token), True)
+    rows = await db.fetch(_CHALLENGE_SQL, token_digest(token), True)
     if not rows:
         return None
     row = rows[0]
-    expired = now() - _stamp(row["created_at"]) > CHALLENGE_LIFETIME
+    expired = now() - from_row(row["created_at"]) > CHALLENGE_LIFETIME
     return Challenge(row["id"], row["user_id"], row["username"], row["next_path"], expired)
 
 
@@ -436,24 +423,18 @@ async def answer_challenge(token: str, typed: str, ip: str) -> tuple[CurrentUser
 # Secret key rotation ----------------------------------------------------------------------------------------
 
 
-async def unreadable_secrets() -> list[str]:
-    """Usernames whose TOTP secret no configured secret key decrypts."""
-    if not await UserTotp.table_exists():
-        return []
-    rows = await db.fetch('SELECT t.secret, u.username FROM user_totp t JOIN app_user u ON u.id = t."user"')
-    return [row["username"] for row in rows if not credentials.readable(row["secret"])]
-
-
 async def reencrypt_secrets() -> int:
     """Write every readable TOTP secret again with the current key, in the caller's transaction (`waybill
     rotate-key`); returns how many. An unreadable one is left: its user logs in with a recovery code."""
     if not await UserTotp.table_exists():
         return 0
-    count = 0
-    for row in await UserTotp.select(UserTotp.id, UserTotp.secret):
-        if credentials.readable(row["secret"]) and not credentials.uses_current_key(row["secret"]):
-            await UserTotp.update({UserTotp.secret: credentials.reencrypt(row["secret"])}).where(
-                UserTotp.id == row["id"]
-            )
-            count += 1
-    return count
+    rows = await UserTotp.select(UserTotp.id, UserTotp.secret)
+    return sum([await _with_current_key(row) for row in rows if credentials.readable(row["secret"])])
+
+
+async def _with_current_key(row: dict[str, Any]) -> bool:
+    """Write a secret read with a previous key again with the current one; whether it had to be."""
+    if credentials.uses_current_key(row["secret"]):
+        return False
+    await UserTotp.update({UserTotp.secret: credentials.reencrypt(row["secret"])}).where(UserTotp.id == row["id"])
+    return True

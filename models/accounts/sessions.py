@@ -9,14 +9,13 @@ in any case `lifetime` after log-in: a copied cookie then opens nothing.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from dataclasses import dataclass, replace
 from typing import Any
 
 from models import db
-from models.accounts.users import CurrentUser, as_current
-from models.core.clock import now
+from models.accounts.users import CurrentUser, as_current, token_digest
+from models.core.clock import from_row, now
 from models.db.tables import LoginChallenge, UserSession
 
 #: A session's last-seen time is written at most this often (every request reads it).
@@ -31,14 +30,6 @@ class SessionPolicy:
     lifetime: dt.timedelta = dt.timedelta(hours=24)
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _stamp(value: Any) -> dt.datetime:
-    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
 async def start_session(user_id: int, ip: str = "", user_agent: str = "") -> str:
     """A new session for `user_id`; returns the token for the cookie (only its digest is stored)."""
     token = secrets.token_urlsafe(32)
@@ -46,7 +37,7 @@ async def start_session(user_id: int, ip: str = "", user_agent: str = "") -> str
     await UserSession.insert(
         UserSession(
             user=user_id,
-            token_hash=_digest(token),
+            token_hash=token_digest(token),
             created_at=stamp,
             last_seen_at=stamp,
             ip=ip[:64],
@@ -57,7 +48,8 @@ async def start_session(user_id: int, ip: str = "", user_agent: str = "") -> str
 
 
 _SESSION_USER_SQL = (
-    "SELECT s.id AS session_id, s.created_at, s.last_seen_at, u.id, u.username, u.role, u.email "
+    "SELECT s.id AS session_id, s.created_at, s.last_seen_at, u.id, u.username, u.role, u.email, "
+    '(SELECT COUNT(*) FROM user_totp t WHERE t."user" = u.id AND t.confirmed_at IS NOT NULL) AS two_step '
     'FROM user_session s JOIN app_user u ON u.id = s."user" '
     "WHERE s.token_hash = {} AND s.ended_at IS NULL AND u.active = {}"
 )
@@ -67,18 +59,18 @@ async def session_user(token: str, policy: SessionPolicy) -> CurrentUser | None:
     """The active user of a live session, or None; a session past its idle time or lifetime ends here."""
     if not token:
         return None
-    rows = await db.fetch(_SESSION_USER_SQL, _digest(token), True)
+    rows = await db.fetch(_SESSION_USER_SQL, token_digest(token), True)
     if not rows:
         return None
     row = rows[0]
     stamp = now()
-    last_seen = _stamp(row["last_seen_at"])
-    if stamp - _stamp(row["created_at"]) > policy.lifetime or stamp - last_seen > policy.idle:
+    last_seen = from_row(row["last_seen_at"])
+    if stamp - from_row(row["created_at"]) > policy.lifetime or stamp - last_seen > policy.idle:
         await _end(UserSession.id == row["session_id"], "expired")
         return None
     if stamp - last_seen > TOUCH_EVERY:
         await UserSession.update({UserSession.last_seen_at: stamp}).where(UserSession.id == row["session_id"])
-    return replace(as_current(row), session_id=row["session_id"])
+    return replace(as_current(row), session_id=row["session_id"], two_step=bool(row["two_step"]))
 
 
 async def _end(where: Any, reason: str) -> int:

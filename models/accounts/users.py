@@ -46,6 +46,8 @@ class CurrentUser:
     email: str = ""
     #: The log-in session the request came with (`models.accounts.sessions`); None for an API token.
     session_id: int | None = None
+    #: Whether the user has two-step verification on (known for session users, read with the session).
+    two_step: bool = False
 
     @property
     def can_change_orders(self) -> bool:
@@ -150,7 +152,8 @@ async def username_taken(username: str) -> bool:
     return bool(await db.fetch("SELECT id FROM app_user WHERE lower(username) = {}", username.strip().lower()))
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """What is stored of a secret token (API token, session, log-in challenge, recovery code): its SHA-256."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -161,14 +164,14 @@ async def create_api_token(user_id: int, name: str) -> str:
         raise FieldErrors({"name": "Give the token a name, e.g. the tool that will use it."})
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     await ApiToken.insert(
-        ApiToken(user=user_id, name=name[:100], prefix=token[:10], token_hash=_digest(token), created_at=now())
+        ApiToken(user=user_id, name=name[:100], prefix=token[:10], token_hash=token_digest(token), created_at=now())
     )
     return token
 
 
 async def user_for_token(token: str) -> CurrentUser | None:
     """The active user a live token belongs to; notes when the token was last used (once a minute at most)."""
-    rows = await db.fetch(_TOKEN_USER_SQL, _digest(token), True)
+    rows = await db.fetch(_TOKEN_USER_SQL, token_digest(token), True)
     if not rows:
         return None
     row = rows[0]

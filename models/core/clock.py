@@ -35,3 +35,9 @@ def to_utc_seconds(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC).replace(microsecond=0)
+
+
+def from_row(value: object) -> dt.datetime:
+    """A timestamp as a raw query returns it (SQLite: ISO text, PostgreSQL: datetime), aware and in UTC."""
+    parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

@@ -20,6 +20,7 @@ from typing import Any
 
 from models import db
 from models.core.bounds import row_id, within_days
+from models.core.clock import from_row
 from models.core.search_terms import prefix_upper_bound, query_words
 from models.db.tables import (
     Channel,
@@ -231,9 +232,9 @@ async def list_orders(flt: OrderFilter, cursor: str | None = None, limit: int = 
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor(_as_datetime(last["placed_at"]), last["id"])
+        next_cursor = encode_cursor(from_row(last["placed_at"]), last["id"])
     for row in rows:
-        row["placed_at"] = _as_datetime(row["placed_at"])
+        row["placed_at"] = from_row(row["placed_at"])
     page = OrderPage(rows=rows, next_cursor=next_cursor)
     ids = [row["id"] for row in rows]
     if ids:
@@ -248,7 +249,7 @@ async def list_row(order_id: int) -> OrderPage:
     """One order as a dashboard row (after an action on that row)."""
     rows = await db.fetch(f"SELECT {LIST_COLUMNS} FROM orders o WHERE o.id = {{}}", order_id)
     for row in rows:
-        row["placed_at"] = _as_datetime(row["placed_at"])
+        row["placed_at"] = from_row(row["placed_at"])
     page = OrderPage(rows=rows, next_cursor=None)
     if rows:
         page.issues = await open_issue_messages([order_id])
@@ -276,13 +277,6 @@ async def dispatched_orders(order_ids: list[int]) -> set[int]:
         SupplierOrder.order.is_in(order_ids)
     )
     return {row["order"] for row in rows if row["status"] in SENT_OR_QUEUED}
-
-
-def _as_datetime(value: Any) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    parsed = dt.datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 async def open_issue_messages(order_ids: list[int]) -> dict[int, list[str]]:
