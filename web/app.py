@@ -213,7 +213,7 @@ def create_app(
         engine.engine.filters.update(FILTERS)
         # Templates change with a release, not while serving: no file check on every include.
         engine.engine.auto_reload = debug
-        engine.engine.globals["static_version"] = "4"
+        engine.engine.globals["static_version"] = "5"
         engine.engine.globals["now"] = now  # e.g. today's date as the default and limit of date fields
 
     app = Litestar(
